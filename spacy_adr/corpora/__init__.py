@@ -1,0 +1,1 @@
+"""Readers and converters for the ADR corpora: one module per source."""

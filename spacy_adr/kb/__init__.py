@@ -1,0 +1,1 @@
+"""Resources apart from the Pipes: MedDRA concepts and term lexicons."""

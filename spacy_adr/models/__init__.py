@@ -1,0 +1,1 @@
+"""thinc model wiring (architectures) of spacy_adr."""

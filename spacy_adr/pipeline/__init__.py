@@ -1,0 +1,1 @@
+"""spaCy Pipes (components) of spacy_adr."""
