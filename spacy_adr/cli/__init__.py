@@ -1,0 +1,12 @@
+"""The `spacy-adr` command line: each command parses arguments and calls a plain function."""
+import typer
+
+app = typer.Typer(
+    name="spacy-adr",
+    help="Find adverse drug reactions in tweets with spaCy: data preparation and tools.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# Commands register themselves on `app` when their modules are imported.
+from . import check_data, convert  # noqa: E402,F401
