@@ -78,13 +78,21 @@ def make_annotated_doc(
                 char_span.expected,
             )
             continue
-        span = doc.char_span(
-            char_span.start, char_span.end, label=char_span.label, kb_id=char_span.kb_id
-        )
+        # Annotators often include a stray space ("sick "); a token span cannot hold one.
+        start = char_span.start + len(found) - len(found.lstrip())
+        end = char_span.end - (len(found) - len(found.rstrip()))
+        if start >= end:
+            report.add_problem(path, line, f"span {char_span.start}-{char_span.end} is only whitespace", found)
+            continue
+        span = doc.char_span(start, end, label=char_span.label, kb_id=char_span.kb_id)
+        if span is not None and (start, end) != (char_span.start, char_span.end):
+            report.add_problem(
+                path, line,
+                f"span {char_span.start}-{char_span.end} trimmed of whitespace to {start}-{end}", found,
+            )
         if span is None:
             span = doc.char_span(
-                char_span.start, char_span.end, label=char_span.label, kb_id=char_span.kb_id,
-                alignment_mode="expand",
+                start, end, label=char_span.label, kb_id=char_span.kb_id, alignment_mode="expand"
             )
             report.add_problem(
                 path, line,

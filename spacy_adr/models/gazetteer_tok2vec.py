@@ -3,6 +3,8 @@
 The KFU system concatenated dictionary BIO features to the BERT output before the NER
 head. Here the tag comes from ``Token._.adr_gaz`` (written by ``adr_gazetteer``) and is
 embedded by a 3-row learned table, so the NER model can weigh it against the encoder.
+A small window over the neighbours' tags (default 1 each side) lets the NER see whether
+a match continues after the current token, which its transition features cannot.
 """
 from typing import Callable, Dict, List, Optional, Tuple
 

@@ -21,6 +21,7 @@ should write case-preserving norms.
 import copy
 from typing import Callable, Dict, List, Optional, Tuple
 
+import numpy
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.align import get_token_positions
@@ -37,8 +38,6 @@ from spacy_transformers.util import maybe_flush_pytorch_cache
 from thinc.api import Model, chain
 from thinc.types import Floats2d, Ragged
 from transformers.tokenization_utils import BatchEncoding
-
-import numpy
 
 TransformerT = Model[List[Doc], FullTransformerBatch]
 

@@ -14,6 +14,7 @@ Matching rules:
 - A match must start at a token start and end at a token end: "pain" does not match in
   "painting", but does in "pain." and "pain-killer".
 - Leftmost-longest, non-overlapping: "weight gain" wins over "gain".
+- The first token of a match is "B", the others (a whitespace token inside it too) "I".
 
 Terms enter at `initialize` (through a `[initialize.components.adr_gazetteer.terms]` loader
 such as `spacy-adr.gazetteer_terms.v1`) and leave through `to_disk` as `terms.txt`; the
