@@ -164,7 +164,8 @@ def test_real_data():
         posts.add(doc.user_data["post_id"])
     assert report.records == 6009
     assert report.docs == 6003  # six sentence cells are blank
-    assert len(posts) == 886  # 891 posts; five have only blank sentences... see below
+    # 891 posts in the README; five consist of a single blank sentence.
+    assert len(posts) == 886
     mentions = ConversionReport("psytar mentions")
     for _ in read_psytar_mentions(path, nlp, mentions):
         pass

@@ -18,6 +18,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
+from ..tokenizer import make_blank
 from .docbin import save_docs
 from .problems import ConversionReport, InputError
 
@@ -122,7 +123,7 @@ def convert_task2(
     if output_path.suffix != ".spacy":
         output_path = output_path / f"{input_path.stem}.spacy"
     report = ConversionReport(source=f"smm4h2020-task2 {lang}/{input_path.name}")
-    save_docs(read_task2(input_path, spacy.blank(lang), report), output_path)
+    save_docs(read_task2(input_path, make_blank(lang), report), output_path)
     return report
 
 
@@ -148,7 +149,7 @@ def task2_corpus_v1(
         path = ${paths.task2_train}
         lang = "ru"
 
-    The reference Docs are those `convert_task2` writes (tokenized by `spacy.blank(lang)`), so
+    The reference Docs are those `convert_task2` writes (tokenized by `make_blank(lang)`), so
     training from the TSV and from the converted `.spacy` file is the same; the predicted Docs
     come from the pipeline's own tokenizer.
 
@@ -157,7 +158,7 @@ def task2_corpus_v1(
     limit (int): Read at most this many tweets; 0 for all.
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus reader.
     """
-    reference_nlp = spacy.blank(lang)
+    reference_nlp = make_blank(lang)
 
     def read(nlp: Language) -> Iterator[Example]:
         report = ConversionReport(source=f"smm4h2020-task2 {Path(path).name}")

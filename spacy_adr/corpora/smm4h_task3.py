@@ -26,6 +26,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from .. import extensions  # noqa: F401  (Span._.meddra_term)
+from ..tokenizer import make_blank
 from .docbin import save_docs
 from .problems import ConversionReport, InputError
 from .spans import CharSpan, make_annotated_doc
@@ -248,7 +249,7 @@ def convert_task3(
     if output_path.suffix != ".spacy":
         output_path = output_path / f"{input_path.stem}.spacy"
     report = ConversionReport(source=f"smm4h2020-task3 {input_path.name}")
-    save_docs(read_task3(input_path, spacy.blank(lang), report), output_path)
+    save_docs(read_task3(input_path, make_blank(lang), report), output_path)
     return report
 
 
@@ -262,7 +263,7 @@ def task3_corpus_v1(
         @readers = "spacy-adr.Task3Corpus.v1"
         path = ${paths.task3_train}
 
-    The reference Docs are those `convert_task3` writes (tokenized by `spacy.blank(lang)`), so
+    The reference Docs are those `convert_task3` writes (tokenized by `make_blank(lang)`), so
     training from the TSV and from the converted `.spacy` file is the same; the predicted Docs
     come from the pipeline's own tokenizer. The report is printed after the first full pass.
 
@@ -271,7 +272,7 @@ def task3_corpus_v1(
     limit (int): Read at most this many tweets; 0 for all.
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus reader.
     """
-    reference_nlp = spacy.blank(lang)
+    reference_nlp = make_blank(lang)
     printed = False
 
     def read(nlp: Language) -> Iterator[Example]:
