@@ -6,10 +6,11 @@ cut through tokens and NER can never predict them exactly. The extra rules split
 everything else (URLs, emoticons, abbreviations) stays as spaCy tokenizes it.
 """
 import re
-from typing import Callable, Optional
+from typing import Callable
 
 import spacy
 from spacy.language import Language
+from spacy.lang.tokenizer_exceptions import URL_PATTERN
 from spacy.tokenizer import Tokenizer
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
@@ -27,21 +28,13 @@ EXTRA_INFIXES = [
 ]
 
 # spaCy's URL rule takes any "word.word" for a domain ("though.broken"); in tweets that is
-# mostly a missing space. A URL needs a scheme, "www." or a common top-level domain.
-URL_EVIDENCE = re.compile(
-    r"://|^www\.|\.(?:com|org|net|gov|edu|co|ly|io|me|tv|info|uk|ru|fr|de|ca|au|us)(?:[/:?#]|$)",
-    re.IGNORECASE,
+# mostly a missing space. Here a URL also needs a scheme, "www." or a common top-level domain.
+# (A compiled pattern, not a wrapper function: the tokenizer serializes the regex itself.)
+URL_EVIDENCE = (
+    r"(?=www\.|\S*://|\S*\.(?:com|org|net|gov|edu|co|ly|io|me|tv|info|uk|ru|fr|de|ca|au|us)"
+    r"(?:[/:?#]|$))"
 )
-
-
-def _strict_url_match(default_match: Optional[Callable]) -> Optional[Callable]:
-    if default_match is None:
-        return None
-
-    def url_match(text: str):
-        return default_match(text) if URL_EVIDENCE.search(text) else None
-
-    return url_match
+TWEET_URL_MATCH = re.compile("(?iu)" + URL_EVIDENCE + URL_PATTERN).match
 
 
 @spacy.registry.tokenizers("spacy-adr.TweetTokenizer.v1")
@@ -63,7 +56,7 @@ def create_tweet_tokenizer() -> Callable[[Language], Tokenizer]:
             suffix_search=compile_suffix_regex(suffixes).search,
             infix_finditer=compile_infix_regex(infixes).finditer,
             token_match=defaults.token_match,
-            url_match=_strict_url_match(defaults.url_match),
+            url_match=TWEET_URL_MATCH,
         )
 
     return make_tokenizer

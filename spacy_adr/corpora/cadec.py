@@ -129,7 +129,9 @@ def read_cadec(
         an entity line that cannot be parsed.
     """
     if discontinuous not in DISCONTINUOUS_MODES:
-        raise ValueError(f"discontinuous must be one of {DISCONTINUOUS_MODES}, not {discontinuous!r}")
+        raise ValueError(
+            f"discontinuous must be one of {DISCONTINUOUS_MODES}, not {discontinuous!r}"
+        )
     cadec = _Cadec(path, report)
     try:
         for prefix, name in cadec.posts:
@@ -160,7 +162,8 @@ def _make_doc(
     annotations = _parse_entities(cadec.read(ann_member), where, report)
     if not text.strip():
         if annotations:
-            raise InputError(cadec.where(text_member), 1, f"empty post with {len(annotations)} annotations")
+            problem = f"empty post with {len(annotations)} annotations"
+            raise InputError(cadec.where(text_member), 1, problem)
         # Two real posts (LIPITOR.40, VOLTAREN-XR.9) are empty files, annotations too.
         report.add_problem(cadec.where(text_member), 1, "empty post without annotations: no Doc")
         return None
@@ -243,7 +246,8 @@ def _char_spans(
         start, end = fragments[0][0], max(e for _, e in fragments)
         report.add_problem(
             where, ann.line,
-            f"discontinuous {ann.label} {ann.id} ({described}): replaced by its extent {start}-{end}",
+            f"discontinuous {ann.label} {ann.id} ({described}): replaced by its extent "
+            f"{start}-{end}",
             ann.text,
         )
         return [CharSpan(start, end, ann.label, kb_id=kb_id)]
@@ -272,7 +276,8 @@ def _parse_entities(content: str, where: str, report: ConversionReport) -> Dict[
             # "#" lines are AnnotatorNotes: free-text comments, not annotations.
             continue
         if not line.startswith("T"):
-            report.add_problem(where, line_no, "brat annotation other than an entity: not read", line)
+            problem = "brat annotation other than an entity: not read"
+            report.add_problem(where, line_no, problem, line)
             continue
         match = _ENTITY_LINE.match(line)
         if match is None:
@@ -353,7 +358,8 @@ def read_cadec_meddra_mentions(
             member = f"{prefix}meddra/{name}.ann"
             if member not in cadec.names:
                 if report is not None:
-                    report.add_problem(cadec.where(member), 0, "missing: no MedDRA codes for this post")
+                    problem = "missing: no MedDRA codes for this post"
+                    report.add_problem(cadec.where(member), 0, problem)
                 continue
             where = cadec.where(member)
             for line_no, match, codes in _iter_meddra(cadec.read(member), where):
@@ -364,7 +370,8 @@ def read_cadec_meddra_mentions(
                     if not real:
                         report.add_problem(where, line_no, "mention without MedDRA concept", mention)
                     elif len(real) > 1 and multi_code == "skip":
-                        report.add_problem(where, line_no, f"mention with codes {real}: skipped", mention)
+                        problem = f"mention with codes {real}: skipped"
+                        report.add_problem(where, line_no, problem, mention)
                 if len(real) > 1 and multi_code != "all":
                     real = real[:1] if multi_code == "first" else []
                 for code in real:

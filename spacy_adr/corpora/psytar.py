@@ -286,99 +286,112 @@ def _open_sheet(path: Union[str, Path], sheet: str, columns: Sequence[str]):
     return workbook, rows, index
 
 
-def _read_sentences(
-    path: Union[str, Path], report: ConversionReport, labels: Sequence[str]
-) -> Iterator[_Sentence]:
-    where = _where(path, SENTENCE_SHEET)
-    workbook, rows, index = _open_sheet(path, SENTENCE_SHEET, ("drug_id", "sentence_index", "sentences") + tuple(labels))
+class _Row:
+    """One spreadsheet row, read by column name; a missing cell is a short row."""
+
+    def __init__(self, values: Tuple[Any, ...], number: int, index: Dict[str, int], where: str):
+        self.values, self.number, self.index, self.where = values, number, index, where
+
+    def __getitem__(self, name: str) -> Any:
+        i = self.index[name]
+        if i >= len(self.values):
+            raise InputError(
+                self.where, self.number,
+                f"short row: {len(self.values)} cells, {name!r} is column {i + 1}",
+            )
+        return self.values[i]
+
+    def sentence_index(self) -> int:
+        value = self["sentence_index"]
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            problem = f"sentence_index {value!r} is not a number"
+            raise InputError(self.where, self.number, problem) from None
+        if not number.is_integer():
+            problem = f"sentence_index {value!r} is not a whole number"
+            raise InputError(self.where, self.number, problem)
+        return int(number)
+
+    def __str__(self) -> str:
+        return " | ".join("" if value is None else str(value) for value in self.values[:6])
+
+
+def _rows(
+    path: Union[str, Path], sheet: str, columns: Sequence[str], report: ConversionReport
+) -> Iterator[_Row]:
+    """The sheet's rows after the header; empty rows are skipped and reported together."""
+    where = _where(path, sheet)
+    workbook, rows, index = _open_sheet(path, sheet, columns)
+    empty_rows: List[int] = []
     try:
-        empty_rows: List[int] = []
-        for row_no, row in enumerate(rows, start=2):
-            if all(_blank(value) for value in row):
-                empty_rows.append(row_no)
+        for number, values in enumerate(rows, start=2):
+            if all(_blank(value) for value in values):
+                empty_rows.append(number)
                 continue
-            drug_id = _cell(row, index["drug_id"], where, row_no)
-            if _blank(drug_id):
-                # The totals row (=SUM(...)) at the end of the sheet.
-                report.add_problem(where, row_no, "row without drug_id (a totals row?): skipped", _show(row))
-                continue
-            report.records += 1
-            sentence_index = _whole_number(_cell(row, index["sentence_index"], where, row_no), where, row_no)
-            text = _cell(row, index["sentences"], where, row_no)
-            if _blank(text):
-                report.add_problem(
-                    where, row_no, f"empty sentence {drug_id}:{sentence_index}: no Doc", _show(row)
-                )
-                continue
-            cats = {}
-            for label in labels:
-                value = _cell(row, index[label], where, row_no)
-                cats[label] = _label_value(value, label, where, row_no, report)
-            yield _Sentence(row_no, str(drug_id).strip(), sentence_index, str(text), cats)
-        _report_empty_rows(where, empty_rows, report)
+            yield _Row(values, number, index, where)
     finally:
         workbook.close()
-
-
-def _read_mentions(path: Union[str, Path], report: ConversionReport) -> Dict[Tuple[str, int], List[_Mention]]:
-    where = _where(path, MAPPED_SHEET)
-    workbook, rows, index = _open_sheet(path, MAPPED_SHEET, MAPPED_COLUMNS)
-    mentions: Dict[Tuple[str, int], List[_Mention]] = defaultdict(list)
-    try:
-        empty_rows: List[int] = []
-        for row_no, row in enumerate(rows, start=2):
-            if all(_blank(value) for value in row):
-                empty_rows.append(row_no)
-                continue
-            drug_id = _cell(row, index["drug_id"], where, row_no)
-            text = _cell(row, index["ADRs"], where, row_no)
-            if _blank(drug_id) or _blank(text):
-                raise InputError(where, row_no, f"mapped mention without drug_id or ADR text: {_show(row)}")
-            sentence_index = _whole_number(_cell(row, index["sentence_index"], where, row_no), where, row_no)
-            umls = _cell(row, index["UMLS1"], where, row_no)
-            match = _CUI.match(str(umls)) if not _blank(umls) else None
-            if match is None:
-                cui, name = "", ""
-                report.add_problem(where, row_no, f"UMLS1 {umls!r} is not a CUI: span without kb_id", str(text))
-            else:
-                cui = match.group(1).upper()
-                # "C0000765 / Excessive body weight gain / Finding": name, then semantic type.
-                name = match.group("rest").rsplit("/", 1)[0].strip() if "/" in match.group("rest") else match.group("rest").strip()
-            mentions[(str(drug_id).strip(), sentence_index)].append(_Mention(row_no, str(text), cui, name))
-        _report_empty_rows(where, empty_rows, report)
-    finally:
-        workbook.close()
-    return mentions
-
-
-def _report_empty_rows(where: str, empty_rows: List[int], report: ConversionReport) -> None:
     if empty_rows:
         shown = ", ".join(str(row) for row in empty_rows[:10])
         more = f" and {len(empty_rows) - 10} more" if len(empty_rows) > 10 else ""
-        report.add_problem(where, empty_rows[0], f"{len(empty_rows)} empty rows skipped (rows {shown}{more})")
+        report.add_problem(
+            where, empty_rows[0], f"{len(empty_rows)} empty rows skipped (rows {shown}{more})"
+        )
 
 
-def _cell(row: Tuple[Any, ...], i: int, where: str, row_no: int) -> Any:
-    if i >= len(row):
-        raise InputError(where, row_no, f"short row: {len(row)} cells, column {i + 1} needed")
-    return row[i]
+def _read_sentences(
+    path: Union[str, Path], report: ConversionReport, labels: Sequence[str]
+) -> Iterator[_Sentence]:
+    columns = ("drug_id", "sentence_index", "sentences") + tuple(labels)
+    for row in _rows(path, SENTENCE_SHEET, columns, report):
+        if _blank(row["drug_id"]):
+            # The totals row (=SUM(...)) at the end of the sheet.
+            problem = "row without drug_id (a totals row?): skipped"
+            report.add_problem(row.where, row.number, problem, str(row))
+            continue
+        report.records += 1
+        drug_id, sentence_index = str(row["drug_id"]).strip(), row.sentence_index()
+        text = row["sentences"]
+        if _blank(text):
+            report.add_problem(
+                row.where, row.number, f"empty sentence {drug_id}:{sentence_index}: no Doc", str(row)
+            )
+            continue
+        cats = {label: _label_value(row, label, report) for label in labels}
+        yield _Sentence(row.number, drug_id, sentence_index, str(text), cats)
+
+
+def _read_mentions(
+    path: Union[str, Path], report: ConversionReport
+) -> Dict[Tuple[str, int], List[_Mention]]:
+    mentions: Dict[Tuple[str, int], List[_Mention]] = defaultdict(list)
+    for row in _rows(path, MAPPED_SHEET, MAPPED_COLUMNS, report):
+        drug_id, text, umls = row["drug_id"], row["ADRs"], row["UMLS1"]
+        if _blank(drug_id) or _blank(text):
+            problem = f"mapped mention without drug_id or ADR text: {row}"
+            raise InputError(row.where, row.number, problem)
+        match = _CUI.match(str(umls)) if not _blank(umls) else None
+        cui, name = "", ""
+        if match is None:
+            report.add_problem(
+                row.where, row.number, f"UMLS1 {umls!r} is not a CUI: span without kb_id", str(text)
+            )
+        else:
+            cui = match.group(1).upper()
+            # "C0000765 / Excessive body weight gain / Finding": the name, then the semantic type.
+            name = match.group("rest").rsplit("/", 1)[0].strip()
+        key = (str(drug_id).strip(), row.sentence_index())
+        mentions[key].append(_Mention(row.number, str(text), cui, name))
+    return mentions
 
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _whole_number(value: Any, where: str, row_no: int) -> int:
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        raise InputError(where, row_no, f"sentence_index {value!r} is not a number") from None
-    if not number.is_integer():
-        raise InputError(where, row_no, f"sentence_index {value!r} is not a whole number")
-    return int(number)
-
-
-def _label_value(value: Any, label: str, where: str, row_no: int, report: ConversionReport) -> float:
+def _label_value(row: _Row, label: str, report: ConversionReport) -> float:
+    value = row[label]
     if _blank(value):
         return 0.0
     text = str(value).strip()
@@ -386,12 +399,8 @@ def _label_value(value: Any, label: str, where: str, row_no: int, report: Conver
         return 1.0
     if text in ("0", "0.0"):
         return 0.0
-    report.add_problem(where, row_no, f"{label} cell holds {value!r}, not 0/1: read as 0.0")
+    report.add_problem(row.where, row.number, f"{label} cell holds {value!r}, not 0/1: read as 0.0")
     return 0.0
-
-
-def _show(row: Tuple[Any, ...]) -> str:
-    return " | ".join("" if value is None else str(value) for value in row[:6])
 
 
 def convert_psytar(
