@@ -1,6 +1,7 @@
 """`spacy-adr convert SOURCE INPUT OUTPUT`: turn one data source into spaCy training data."""
 import json
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Callable, Dict, Optional
 
@@ -31,9 +32,13 @@ def _converter(source: Source) -> Callable[..., ConversionReport]:
     elif source is Source.cadec:
         from ..corpora.cadec import convert_cadec as convert
     elif source is Source.psytar_sentences:
-        from ..corpora.psytar import convert_psytar_sentences as convert
+        from ..corpora.psytar import convert_psytar
+
+        convert = partial(convert_psytar, task="sentences")
     elif source is Source.psytar_mentions:
-        from ..corpora.psytar import convert_psytar_mentions as convert
+        from ..corpora.psytar import convert_psytar
+
+        convert = partial(convert_psytar, task="mentions")
     elif source is Source.rudrec:
         from ..corpora.rudrec import convert_rudrec as convert
     elif source is Source.smm4h2017:

@@ -29,6 +29,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .. import extensions  # noqa: F401  (Span._.meddra_term)
+from ..tokenizer import make_blank
 from .docbin import save_docs
 from .problems import ConversionReport, InputError
 from .spans import CharSpan, make_annotated_doc
@@ -401,6 +402,6 @@ def convert_cadec(
     if output_path.suffix != ".spacy":
         output_path = output_path / "cadec.spacy"
     report = ConversionReport(source=f"cadec {input_path.name} (discontinuous={discontinuous})")
-    docs = read_cadec(input_path, spacy.blank(lang), report, discontinuous=discontinuous)
+    docs = read_cadec(input_path, make_blank(lang), report, discontinuous=discontinuous)
     save_docs(docs, output_path)
     return report

@@ -33,6 +33,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..tokenizer import make_blank
 from .docbin import save_docs
 from .problems import ConversionReport, InputError
 from .spans import CharSpan, make_annotated_doc
@@ -430,7 +431,7 @@ def convert_psytar(
     if output_path.suffix != ".spacy":
         output_path = output_path / f"psytar_{task}.spacy"
     report = ConversionReport(source=f"psytar {input_path.name} ({task})")
-    nlp = spacy.blank(lang)
+    nlp = make_blank(lang)
     if task == "sentences":
         docs = read_psytar(input_path, nlp, report)
     else:

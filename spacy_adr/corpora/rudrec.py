@@ -21,6 +21,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..tokenizer import make_blank
 from .docbin import save_docs
 from .problems import ConversionReport, InputError
 from .spans import CharSpan, make_annotated_doc
@@ -170,5 +171,5 @@ def convert_rudrec(
     if output_path.suffix != ".spacy":
         output_path = output_path / "rudrec.spacy"
     report = ConversionReport(source=f"rudrec {input_path.name}")
-    save_docs(read_rudrec(input_path, spacy.blank(lang), report), output_path)
+    save_docs(read_rudrec(input_path, make_blank(lang), report), output_path)
     return report

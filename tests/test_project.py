@@ -1,0 +1,86 @@
+"""The spaCy project's `data` workflow, run as a user runs it: `spacy project run data`."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spacy_adr.corpora.stats import describe_docbin
+from spacy_adr.kb.meddra import load_meddra
+
+ROOT = Path(__file__).parent.parent
+
+
+def make_project_copy(tmp_path: Path) -> Path:
+    """A copy of the project folder (project.yml plus the code its deps name)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "project.yml", project / "project.yml")
+    (project / "spacy_adr").symlink_to(ROOT / "spacy_adr")
+    return project
+
+
+def run_workflow(project: Path, data_dir: Path, workflow: str = "data") -> subprocess.CompletedProcess:
+    env = dict(os.environ, SPACY_ADR_DATA=str(data_dir))
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    return subprocess.run(
+        [sys.executable, "-m", "spacy", "project", "run", workflow, str(project)],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+
+
+def test_data_workflow_names_missing_data(tmp_path):
+    project = make_project_copy(tmp_path)
+    empty = tmp_path / "data"
+    empty.mkdir()
+    result = run_workflow(project, empty)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "smm4h2020_task3_en/task3_training.tsv is missing" in output
+    assert "Obtain it from" in output
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_data_workflow_on_real_data(tmp_path, data_dir):
+    """Counts of the converted corpora match the data's README."""
+    project = make_project_copy(tmp_path)
+    result = run_workflow(project, data_dir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    corpus = project / "corpus"
+
+    train = describe_docbin(corpus / "task3" / "train.spacy")
+    assert train["docs"] == 1862
+    dev = describe_docbin(corpus / "task3" / "dev.spacy")
+    assert dev["docs"] == 428 and dev["codes"] == 183
+    report = (corpus / "reports" / "task3_train.json").read_text()
+    assert '"spans": 1464' in report
+    aligned = int(report.split('"spans_aligned": ')[1].split(",")[0])
+    assert aligned >= 1454
+
+    expected_task2 = {
+        ("en", "train"): (20544, 1903), ("en", "dev"): (5134, 474), ("en", "test"): (4759, 0),
+        ("ru", "train"): (6090, 533), ("ru", "dev"): (1522, 133), ("ru", "test"): (1903, 0),
+        ("fr", "train"): (1941, 31), ("fr", "dev"): (485, 8), ("fr", "test"): (607, 0),
+    }
+    for (lang, split), (docs, positive) in expected_task2.items():
+        counts = describe_docbin(corpus / "task2" / lang / f"{split}.spacy")
+        assert counts["docs"] == docs, (lang, split)
+        assert counts.get("cats_ADR", 0) == positive, (lang, split)
+
+    # Two CADEC posts and six PsyTAR sentences are empty: reported, no Doc.
+    cadec = describe_docbin(corpus / "cadec.spacy")
+    assert cadec["docs"] == 1248 and '"records": 1250' in (corpus / "reports" / "cadec.json").read_text()
+    rudrec = describe_docbin(corpus / "rudrec.spacy")
+    assert rudrec["docs"] == 4809
+    psytar = describe_docbin(corpus / "psytar" / "sentences.spacy")
+    assert psytar["docs"] == 6003
+    assert '"records": 6009' in (corpus / "reports" / "psytar_sentences.json").read_text()
+
+    kb = load_meddra(corpus / "meddra.tsv")
+    assert len(kb) == 79507 and len(kb.pts()) == 23389
+    mentions = (corpus / "smm4h2017_train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(mentions) == 6650
