@@ -87,6 +87,10 @@ def test_non_consecutive_rows_overlap_and_repeated_span(nlp):
     assert doc.ents[1]._.meddra_term == "headache"
     assert doc.user_data["drug"] == "humira"
     assert doc.user_data["drugs"] == ("humira", "mtx")
+    # The file's own offsets, each once, for strict scoring.
+    assert doc.user_data["gold_spans"] == (
+        (14, 32, "10003988"), (23, 32, "10023477"), (41, 49, "10019211")
+    )
     # The headache row repeated for a second drug is merged, and said so.
     assert any("repeats line 8" in p and "merged" in p for p in problems_at(report, 9))
     assert any("overlaps a longer one" in p for p in problems_at(report, 5))

@@ -9,4 +9,4 @@ app = typer.Typer(
 )
 
 # Commands register themselves on `app` when their modules are imported.
-from . import check_data, convert  # noqa: E402,F401
+from . import check_data, convert, evaluate  # noqa: E402,F401

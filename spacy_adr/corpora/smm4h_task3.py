@@ -190,6 +190,10 @@ def _make_doc(
     doc.user_data["id"] = tweet_id
     doc.user_data["drug"] = rows[0].drug
     doc.user_data["drugs"] = drugs
+    # Every annotated span as the file gives it, aligned or not: strict scoring compares
+    # predicted offsets with these, as the SMM4H scorer does.
+    gold = {(row.span.start, row.span.end, row.span.kb_id) for row in rows if row.span is not None}
+    doc.user_data["gold_spans"] = tuple(sorted(gold))
     return doc
 
 

@@ -1,0 +1,73 @@
+"""SMM4H span scores: strict (exact offsets) and relaxed (any overlap), optionally with codes.
+
+Offsets are character offsets into the original tweet, as the SMM4H scorer compares them.
+"""
+from typing import Dict, Iterable, Sequence, Tuple
+
+Offsets = Tuple[int, int]
+LinkedOffsets = Tuple[int, int, str]
+
+
+def _overlaps(a: Offsets, b: Offsets) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _prf(p_hits: int, n_pred: int, r_hits: int, n_gold: int) -> Tuple[float, float, float]:
+    p = p_hits / n_pred if n_pred else 0.0
+    r = r_hits / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def score_spans(
+    predicted: Iterable[Sequence[Offsets]], gold: Iterable[Sequence[Offsets]]
+) -> Dict[str, float]:
+    """Strict and relaxed P/R/F1 of spans, document by document.
+
+    Strict: a predicted span is right when a gold span has exactly its offsets. Relaxed:
+    precision counts predicted spans that overlap some gold span, recall counts gold spans
+    that some predicted span overlaps.
+
+    predicted (Iterable[Sequence[Offsets]]): Per document, (start, end) of each predicted span.
+    gold (Iterable[Sequence[Offsets]]): Per document, (start, end) of each gold span.
+    RETURNS (Dict[str, float]): strict_p/r/f, relaxed_p/r/f, n_pred, n_gold.
+    """
+    strict_hits = relaxed_p_hits = relaxed_r_hits = n_pred = n_gold = 0
+    for pred_doc, gold_doc in zip(predicted, gold, strict=True):
+        pred_set, gold_set = set(pred_doc), set(gold_doc)
+        n_pred += len(pred_set)
+        n_gold += len(gold_set)
+        strict_hits += len(pred_set & gold_set)
+        relaxed_p_hits += sum(any(_overlaps(p, g) for g in gold_set) for p in pred_set)
+        relaxed_r_hits += sum(any(_overlaps(g, p) for p in pred_set) for g in gold_set)
+    strict = _prf(strict_hits, n_pred, strict_hits, n_gold)
+    relaxed = _prf(relaxed_p_hits, n_pred, relaxed_r_hits, n_gold)
+    return {
+        "strict_p": strict[0], "strict_r": strict[1], "strict_f": strict[2],
+        "relaxed_p": relaxed[0], "relaxed_r": relaxed[1], "relaxed_f": relaxed[2],
+        "n_pred": n_pred, "n_gold": n_gold,
+    }
+
+
+def score_linked_spans(
+    predicted: Iterable[Sequence[LinkedOffsets]], gold: Iterable[Sequence[LinkedOffsets]]
+) -> Dict[str, float]:
+    """End-to-end relaxed P/R/F1: a span counts when it overlaps a gold span with the same code.
+
+    predicted (Iterable[Sequence[LinkedOffsets]]): Per document, (start, end, code) triples.
+    gold (Iterable[Sequence[LinkedOffsets]]): Per document, (start, end, code) triples.
+    RETURNS (Dict[str, float]): relaxed_p/r/f, n_pred, n_gold.
+    """
+    p_hits = r_hits = n_pred = n_gold = 0
+    for pred_doc, gold_doc in zip(predicted, gold, strict=True):
+        pred_set, gold_set = set(pred_doc), set(gold_doc)
+        n_pred += len(pred_set)
+        n_gold += len(gold_set)
+        p_hits += sum(
+            any(p[2] == g[2] and _overlaps(p[:2], g[:2]) for g in gold_set) for p in pred_set
+        )
+        r_hits += sum(
+            any(p[2] == g[2] and _overlaps(p[:2], g[:2]) for p in pred_set) for g in gold_set
+        )
+    p, r, f = _prf(p_hits, n_pred, r_hits, n_gold)
+    return {"relaxed_p": p, "relaxed_r": r, "relaxed_f": f, "n_pred": n_pred, "n_gold": n_gold}
