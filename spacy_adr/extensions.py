@@ -12,3 +12,17 @@ if not Token.has_extension("adr_gaz"):
 # MedDRA term name of a span whose kb_id_ is an LLT code (gold data and the linker).
 if not Span.has_extension("meddra_term"):
     Span.set_extension("meddra_term", default="")
+
+# MedDRA linker (`adr_meddra_linker`): PT code and name of the linked LLT, the score of the
+# answer (cosine similarity or softmax probability), which path gave it ("metric" or
+# "classifier"), and, when the component's top_k > 0, a list of {"code", "term", "score"}.
+if not Span.has_extension("meddra_pt"):
+    Span.set_extension("meddra_pt", default="")
+if not Span.has_extension("meddra_pt_term"):
+    Span.set_extension("meddra_pt_term", default="")
+if not Span.has_extension("link_score"):
+    Span.set_extension("link_score", default=None)
+if not Span.has_extension("link_method"):
+    Span.set_extension("link_method", default="")
+if not Span.has_extension("meddra_candidates"):
+    Span.set_extension("meddra_candidates", default=None)

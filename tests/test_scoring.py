@@ -49,3 +49,4 @@ def test_metrics_rows_replace_same_key(tmp_path):
     assert json.loads(path.read_text()) == rows
     assert sorted((r["variant"], r["strict_f"]) for r in rows) == [("a", 0.3), ("b", 0.2)]
     assert all({"command", "machine", "date"} <= set(r) for r in rows)
+

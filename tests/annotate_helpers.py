@@ -1,0 +1,75 @@
+"""A tiny, deterministic ADR pipeline for the annotation tests (no training, no transformer).
+
+`tweet tokenizer → adr_tweet_normalizer → adr_gazetteer → entity_ruler → test_toy_adr`, where
+`test_toy_adr` gives the ruler's ADR entities a MedDRA code and term and sets
+doc.cats["ADR"] from whether there is one. Dask workers in other processes import this file
+by path (`code=`), so it must not import anything from the tests folder.
+"""
+from pathlib import Path
+from typing import Dict, List
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+import spacy_adr  # noqa: F401  (installs Span._.meddra_term)
+
+# Lowercased term -> (MedDRA LLT code, LLT name); made up for the tests.
+TOY_CODES: Dict[str, List[str]] = {
+    "headache": ["10019211", "Headache"],
+    "weight gain": ["10047896", "Weight gain"],
+    "dry mouth": ["10013781", "Dry mouth"],
+    "can't sleep": ["10022437", "Insomnia"],
+}
+
+
+@Language.factory(
+    "test_toy_adr",
+    default_config={"codes": TOY_CODES, "threshold": 0.5},
+)
+def make_toy_adr(nlp: Language, name: str, *, codes: Dict[str, List[str]], threshold: float) -> "ToyAdr":
+    return ToyAdr(name, codes=codes, threshold=threshold)
+
+
+class ToyAdr:
+    """Links ADR entities by a lookup and sets a tweet-level ADR probability like a textcat."""
+
+    labels = ("ADR",)
+
+    def __init__(self, name: str, *, codes: Dict[str, List[str]], threshold: float) -> None:
+        self.name = name
+        self.codes = codes
+        # Like spaCy's textcat, which keeps its decision threshold in cfg.
+        self.cfg = {"threshold": threshold}
+
+    def __call__(self, doc: Doc) -> Doc:
+        ents = []
+        for ent in doc.ents:
+            code, term = self.codes.get(ent.text.lower(), ["", ""])
+            span = Span(doc, ent.start, ent.end, label=ent.label_, kb_id=code)
+            span._.meddra_term = term
+            ents.append(span)
+        doc.ents = ents
+        # Deterministic and with a value on each side of the threshold.
+        doc.cats["ADR"] = 0.9 if ents else 0.1 if "drug" not in doc.text.lower() else 0.4
+        return doc
+
+
+def build_toy_pipeline(path: Path) -> Path:
+    """Build the toy pipeline and save it to `path` (loadable by spacy.load with this file
+    imported).
+
+    path (Path): A new folder.
+    RETURNS (Path): `path`.
+    """
+    nlp = spacy.blank(
+        "en", config={"nlp": {"tokenizer": {"@tokenizers": "spacy-adr.TweetTokenizer.v1"}}}
+    )
+    nlp.add_pipe("adr_tweet_normalizer")
+    gazetteer = nlp.add_pipe("adr_gazetteer")
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    nlp.add_pipe("test_toy_adr")
+    gazetteer.set_terms(list(TOY_CODES))
+    ruler.add_patterns([{"label": "ADR", "pattern": term} for term in TOY_CODES])
+    nlp.to_disk(path)
+    return path
