@@ -24,6 +24,11 @@ from .annotate.inputs import DEFAULT_MAX_CHARS, list_inputs
 from .annotate.outputs import errors_path_for
 from .annotate.run import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, AnnotateSummary
 
+try:
+    from distributed import WorkerPlugin
+except ImportError:  # pragma: no cover - `annotate_partitions` says what to install
+    WorkerPlugin = object  # type: ignore[misc,assignment]
+
 PLUGIN_NAME = "spacy-adr-pipeline"
 _OUTPUT_SUFFIXES = {"jsonl": ".jsonl", "smm4h-tsv": ".tsv"}
 
@@ -38,7 +43,7 @@ def _require_distributed() -> Any:
     return distributed
 
 
-class PipelineLoader:
+class PipelineLoader(WorkerPlugin):
     """A Dask worker plugin that loads the pipeline once per worker, at registration.
 
     model (str): Package name or path of the pipeline, as the workers see it.
@@ -166,7 +171,8 @@ def annotate_partitions(
         done = None if restart else _completed(path, output, model=model, options=options)
         if done is not None:
             result.skipped += 1
-            _add(result, done)
+            # Done by an earlier run: counted, but not as this run's throughput.
+            _add(result, {**done, "processed": 0, "seconds": 0.0, "tweets_per_s": 0.0})
         else:
             todo.append((path, output))
     if todo:

@@ -146,7 +146,11 @@ def map_pt_mentions(
             code, way = named[0], "name"
         else:
             used = max(llts, key=lambda c: llt_counts.get(c, 0))
-            code, way = (used, "frequent") if llt_counts.get(used, 0) > 0 else (pt_code, "pt")
+            if llt_counts.get(used, 0) > 0:
+                code, way = used, "frequent"
+            else:
+                # A KB filtered to some LLTs may lack the PT's own row.
+                code, way = (pt_code if pt_code in kb else llts[0]), "pt"
         how[way] += 1
         out.append(Mention(mention, code, "smm4h2017"))
     return out, how
@@ -280,7 +284,9 @@ def train_metric_encoder(
         anchors = [text for text, _ in batch]
         positives = [kb[code].llt_name for _, code in batch]
         negatives = [negative(code) for _, code in batch]
-        features = model.tokenize(anchors + positives + negatives)
+        # sentence-transformers 5 renamed `tokenize` to `preprocess`.
+        prepare = getattr(model, "preprocess", None) or model.tokenize
+        features = prepare(anchors + positives + negatives)
         vectors = model(dict(features))["sentence_embedding"]
         vectors = F.normalize(vectors, dim=1)
         a, p, n = vectors.split(len(batch))
@@ -298,7 +304,7 @@ def train_metric_encoder(
         loss.backward()
         optimizer.step()
         scheduler.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if progress and step % 20 == 0:
             steps.set_postfix(loss=f"{numpy.mean(losses[-50:]):.3f}")
     model.eval()
@@ -309,8 +315,8 @@ def train_classifier(
     vectors: numpy.ndarray,
     codes: Sequence[str],
     *,
-    epochs: int = 300,
-    learning_rate: float = 0.01,
+    epochs: int = 100,
+    learning_rate: float = 0.03,
     weight_decay: float = 1e-4,
     seed: int = 0,
 ) -> ClassifierHead:
@@ -417,11 +423,11 @@ def train_linker(
     cadec: Optional[Path] = None,
     smm4h2017: Optional[Path] = None,
     base_model: Optional[Path] = None,
-    epochs: float = 1.0,
+    epochs: float = 0.5,
     batch_size: int = 32,
     learning_rate: float = 3e-5,
     margin: float = 1.0,
-    classifier_epochs: int = 300,
+    classifier_epochs: int = 100,
     seed: int = 0,
     max_mentions: Optional[int] = None,
 ) -> Dict[str, Any]:

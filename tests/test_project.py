@@ -43,6 +43,24 @@ def test_data_workflow_names_missing_data(tmp_path):
     assert "Obtain it from" in output
 
 
+def test_data_workflow_on_fixture_data(tmp_path):
+    from fixture_data import make_fixture_data_dir
+
+    data_dir = make_fixture_data_dir(tmp_path / "data")
+    project = make_project_copy(tmp_path)
+    result = run_workflow(project, data_dir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    corpus = project / "corpus"
+    for name in ("task3/train.spacy", "task3/dev.spacy", "task2/ru/test.spacy", "cadec.spacy",
+                 "psytar/sentences.spacy", "psytar/mentions.spacy", "rudrec.spacy",
+                 "meddra.tsv", "smm4h2017_train.jsonl"):
+        assert (corpus / name).exists(), name
+    assert describe_docbin(corpus / "task3" / "train.spacy")["docs"] == 5
+    # Every problem is in a report with file and line.
+    report = (corpus / "reports" / "task3_train.json").read_text()
+    assert "task3_training.tsv:" in report
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_data_workflow_on_real_data(tmp_path, data_dir):

@@ -176,6 +176,7 @@ def _read_jsonl(lines: io.TextIOWrapper, checker: _RecordChecker) -> Iterator[In
         if not line.strip():
             continue
         number += 1
+        line = line.rstrip("\r\n")
         try:
             fields = json.loads(line)
         except json.JSONDecodeError as err:

@@ -103,7 +103,7 @@ def _span_record(ent: Span) -> Dict[str, Any]:
     }
     # Set by the MedDRA linker, which may be absent from a pipeline (and from this install).
     if Span.has_extension("link_method"):
-        span["link_method"] = ent._.link_method
+        span["link_method"] = ent._.link_method or None
     return span
 
 

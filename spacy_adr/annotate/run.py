@@ -42,6 +42,7 @@ class AnnotateSummary:
     errors (int): Records reported as errors instead.
     spans (int): Spans (entities) found.
     seconds (float): Wall time of this run.
+    load_seconds (float): The part of it spent loading the pipeline.
     processed (int): Records this run processed itself (less than `records` when resumed).
     output (str): The output file(s).
     errors_output (str): The error report file(s).
@@ -52,13 +53,15 @@ class AnnotateSummary:
     errors: int = 0
     spans: int = 0
     seconds: float = 0.0
+    load_seconds: float = 0.0
     processed: int = 0
     output: str = ""
     errors_output: str = ""
 
     @property
     def tweets_per_s(self) -> float:
-        return self.processed / self.seconds if self.seconds > 0 else 0.0
+        seconds = self.seconds - self.load_seconds
+        return self.processed / seconds if seconds > 0 else 0.0
 
     def summary(self) -> str:
         return f"{self.records:,} records: {self.annotated:,} annotated, {self.errors:,} errors"
@@ -170,7 +173,9 @@ def annotate(
     # column fails before the model loads.
     first = list(itertools.islice(records, 1))
     records = itertools.chain(first, records)
+    load_start = time.perf_counter()
     nlp = load_pipeline(model, code=code)
+    load_seconds = time.perf_counter() - load_start
     if threshold is None:
         threshold = adr_threshold(nlp)
     stat = input_path.stat()
@@ -220,6 +225,7 @@ def annotate(
         errors=counts.errors,
         spans=counts.spans,
         seconds=time.perf_counter() - start_time,
+        load_seconds=load_seconds,
         processed=processed,
         output=str(output_path),
         errors_output=str(chunks.errors_output),

@@ -3,7 +3,7 @@ import json
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import typer
 from wasabi import msg
@@ -50,43 +50,57 @@ def _converter(source: Source) -> Callable[..., ConversionReport]:
 
 def convert(
     source: Source, input_path: Path, output_path: Path, *, options: Dict[str, str]
-) -> ConversionReport:
+) -> List[Tuple[Path, ConversionReport]]:
     """Convert `input_path` of kind `source` into `output_path`.
+
+    A folder of Task 2 files (`{en,ru,fr}/{train,dev,test}.tsv`) is converted file by file into
+    the same layout under `output_path`, each file's language taken from its folder.
 
     source (Source): Which reader to use.
     input_path (Path): The source file or folder in its original format.
-    output_path (Path): The `.spacy` (or, for MedDRA and mention lists, `.jsonl`) file to write.
+    output_path (Path): The `.spacy` (or, for MedDRA and mention lists, `.jsonl`) file to write,
+        or the output folder for a folder of Task 2 files.
     options (Dict[str, str]): Reader options, e.g. {"lang": "ru"}.
-    RETURNS (ConversionReport): Counts and every problem met.
+    RETURNS (List[Tuple[Path, ConversionReport]]): Each output written with its report.
     """
     if not input_path.exists():
         raise InputError(input_path, 0, "input not found")
-    return _converter(source)(input_path, output_path, **options)
+    converter = _converter(source)
+    if source is Source.task2 and input_path.is_dir():
+        inputs = sorted(input_path.rglob("*.tsv"))
+        if not inputs:
+            raise InputError(input_path, 0, "folder holds no .tsv files")
+        outputs = [output_path / path.relative_to(input_path).with_suffix(".spacy") for path in inputs]
+        return [(out, converter(path, out, **options)) for path, out in zip(inputs, outputs)]
+    return [(output_path, converter(input_path, output_path, **options))]
 
 
 @app.command("convert")
 def convert_cli(
     source: Source = typer.Argument(..., help="Kind of input."),
     input_path: Path = typer.Argument(..., help="Input file or folder in its original format."),
-    output_path: Path = typer.Argument(..., help="Output file (.spacy, or .jsonl for mention lists and MedDRA)."),
-    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language code of the texts (task2)."),
+    output_path: Path = typer.Argument(..., help="Output file (.spacy, or .jsonl/.tsv for mention lists and MedDRA), or folder for a folder of Task 2 files."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language code of the texts (task2; default: from the folder name)."),
     report_path: Optional[Path] = typer.Option(
         None, "--report", help="Write counts and every problem to this JSON file."
     ),
 ) -> None:
     """Convert a data source into spaCy training data, reporting every span left out."""
+    from ..corpora.stats import describe_docbin
+
     options = {"lang": lang} if lang else {}
     try:
-        report = convert(source, input_path, output_path, options=options)
+        results = convert(source, input_path, output_path, options=options)
     except InputError as err:
         msg.fail(str(err), exits=1)
-    report.print()
-    if output_path.suffix == ".spacy":
-        from ..corpora.stats import describe_docbin
-
-        counts = describe_docbin(output_path)
-        msg.info(", ".join(f"{key} {value:,}" for key, value in sorted(counts.items())))
+    for output, report in results:
+        report.print()
+        if output.suffix == ".spacy":
+            counts = describe_docbin(output)
+            msg.info(", ".join(f"{key} {value:,}" for key, value in sorted(counts.items())))
+        msg.good(f"Wrote {output}")
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    msg.good(f"Wrote {output_path}")
+        reports = [report.to_dict() for _output, report in results]
+        data = reports[0] if len(reports) == 1 else reports
+        report_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

