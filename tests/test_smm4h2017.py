@@ -65,7 +65,7 @@ def test_convert_reports_repeated_ids(tmp_path):
         (b"10001\t\t10022437\r\n", 1, "empty mention"),
         (b'10001\t""\t10022437\r\n', 1, "empty mention"),
         (b"\tcant sleep\t10022437\r\n", 1, "empty id"),
-        (b"10001\tcant sleep\t10022437\r\n10002\tdon\x92t sleep\t10022437\r\n", 2, "utf-8"),
+        (b"10001\tcant sleep\t10022437\r\n10002\tdon\x92t sleep\t10022437\r\n", 2, "not UTF-8"),
     ],
 )
 def test_malformed_lines(tmp_path, content, line, problem):

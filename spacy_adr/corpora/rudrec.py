@@ -17,12 +17,12 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Sequence, Union
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..tokenizer import make_blank
 from .docbin import save_docs
+from .lines import numbered_lines
 from .problems import ConversionReport, InputError
 from .spans import CharSpan, make_annotated_doc
 
@@ -58,21 +58,15 @@ def read_rudrec(
         `entities`, has an empty text or an entity without integer offsets or type.
     """
     path = Path(path)
-    with path.open("rb") as file_:
-        # Bytes split on b"\n" only: str.splitlines() would also split on U+2028 and friends.
-        for line_no, raw in enumerate(file_, start=1):
-            try:
-                line = raw.decode("utf8")
-            except UnicodeDecodeError as err:
-                raise InputError(path, line_no, f"not UTF-8: {err.reason} at byte {err.start}") from None
-            if not line.strip():
-                report.add_problem(path, line_no, "blank line skipped")
-                continue
-            report.records += 1
-            record = _parse_line(path, line_no, line)
-            doc = _make_doc(path, line_no, record, nlp, report, labels, ent_labels)
-            report.docs += 1
-            yield doc
+    for line_no, line in numbered_lines(path):
+        if not line.strip():
+            report.add_problem(path, line_no, "blank line skipped")
+            continue
+        report.records += 1
+        record = _parse_line(path, line_no, line)
+        doc = _make_doc(path, line_no, record, nlp, report, labels, ent_labels)
+        report.docs += 1
+        yield doc
 
 
 def _parse_line(path: Path, line_no: int, line: str) -> Dict[str, Any]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Union
 
+from .lines import numbered_lines
 from .problems import ConversionReport, InputError
 
 FILE_PATTERN = "*amiaformat*.txt"
@@ -55,42 +56,34 @@ def read_smm4h2017(
     YIELDS (MentionRecord): The records, in file order.
     """
     path = Path(path)
-    with path.open("rb") as file:
-        for line_no, raw in enumerate(file, start=1):
-            try:
-                line = raw.decode(encoding)
-            except UnicodeDecodeError as err:
-                bad = raw[max(0, err.start - 10) : err.end + 10]
-                problem = f"bytes not valid {encoding} at column {err.start + 1}: {bad!r}"
-                raise InputError(path, line_no, problem) from None
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
+    for line_no, line in numbered_lines(path, encoding=encoding):
+        if not line.strip():
+            continue
+        if report is not None:
+            report.records += 1
+        fields = line.split("\t")
+        if len(fields) not in (2, 3):
+            problem = f"expected id<TAB>mention[<TAB>MedDRA code], found {len(fields)} fields"
+            raise InputError(path, line_no, problem)
+        record_id = fields[0].strip()
+        if not record_id:
+            raise InputError(path, line_no, "empty id")
+        mention = fields[1]
+        if len(mention) >= 2 and mention.startswith('"') and mention.endswith('"'):
+            unquoted = mention[1:-1].replace('""', '"').strip()
             if report is not None:
-                report.records += 1
-            fields = line.split("\t")
-            if len(fields) not in (2, 3):
-                problem = f"expected id<TAB>mention[<TAB>MedDRA code], found {len(fields)} fields"
-                raise InputError(path, line_no, problem)
-            record_id = fields[0].strip()
-            if not record_id:
-                raise InputError(path, line_no, "empty id")
-            mention = fields[1]
-            if len(mention) >= 2 and mention.startswith('"') and mention.endswith('"'):
-                unquoted = mention[1:-1].replace('""', '"').strip()
-                if report is not None:
-                    report.add_problem(path, line_no, "CSV-quoted mention unquoted", mention)
-                mention = unquoted
-            if not mention.strip():
-                raise InputError(path, line_no, "empty mention")
-            code: Optional[str] = None
-            if len(fields) == 3:
-                code = fields[2].strip()
-                if not (code.isascii() and code.isdigit()):
-                    raise InputError(path, line_no, f"MedDRA code is not a number: {fields[2]!r}")
-            if report is not None:
-                report.docs += 1
-            yield MentionRecord(record_id, mention, code, line=line_no)
+                report.add_problem(path, line_no, "CSV-quoted mention unquoted", mention)
+            mention = unquoted
+        if not mention.strip():
+            raise InputError(path, line_no, "empty mention")
+        code: Optional[str] = None
+        if len(fields) == 3:
+            code = fields[2].strip()
+            if not (code.isascii() and code.isdigit()):
+                raise InputError(path, line_no, f"MedDRA code is not a number: {fields[2]!r}")
+        if report is not None:
+            report.docs += 1
+        yield MentionRecord(record_id, mention, code, line=line_no)
 
 
 def smm4h2017_files(inputs: Union[str, Path, Iterable[Union[str, Path]]]) -> List[Path]:

@@ -20,6 +20,7 @@ from spacy.training import Example
 
 from ..tokenizer import make_blank
 from .docbin import save_docs
+from .lines import numbered_lines
 from .problems import ConversionReport, InputError
 
 POSITIVE = "ADR"
@@ -45,25 +46,18 @@ def read_task2(path: Union[str, Path], nlp: Language, report: ConversionReport) 
         undecodable bytes, an empty tweet or a class other than 0 and 1.
     """
     columns: Optional[List[str]] = None
-    # Bytes split on b"\n" only: see the module docstring.
-    with Path(path).open("rb") as file_:
-        for line_no, raw in enumerate(file_, start=1):
-            try:
-                line = raw.decode("utf8")
-            except UnicodeDecodeError as err:
-                problem = f"not UTF-8: {err.reason} at byte {err.start}"
-                raise InputError(path, line_no, problem) from None
-            fields = line.rstrip("\r\n").split("\t")
-            if columns is None:
-                columns = _read_header(path, line_no, fields)
-                continue
-            if fields == [""]:
-                report.add_problem(path, line_no, "blank line skipped")
-                continue
-            report.records += 1
-            doc = _make_doc(path, line_no, nlp, columns, fields)
-            report.docs += 1
-            yield doc
+    for line_no, line in numbered_lines(path):
+        fields = line.split("\t")
+        if columns is None:
+            columns = _read_header(path, line_no, fields)
+            continue
+        if fields == [""]:
+            report.add_problem(path, line_no, "blank line skipped")
+            continue
+        report.records += 1
+        doc = _make_doc(path, line_no, nlp, columns, fields)
+        report.docs += 1
+        yield doc
     if columns is None:
         raise InputError(path, 1, "empty file: no header")
 

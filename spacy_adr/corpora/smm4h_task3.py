@@ -28,6 +28,7 @@ from spacy.training import Example
 from .. import extensions  # noqa: F401  (Span._.meddra_term)
 from ..tokenizer import make_blank
 from .docbin import save_docs
+from .lines import numbered_lines
 from .problems import ConversionReport, InputError
 from .spans import CharSpan, make_annotated_doc
 
@@ -80,28 +81,20 @@ def read_task3(path: Union[str, Path], nlp: Language, report: ConversionReport) 
 
 
 def _read_rows(path: Union[str, Path], report: ConversionReport) -> Iterator[_Row]:
-    # Bytes split on b"\n" only: str.splitlines() would also split on U+2028 and friends.
-    with Path(path).open("rb") as file_:
-        index: Optional[Dict[str, int]] = None
-        for line_no, raw in enumerate(file_, start=1):
-            try:
-                line = raw.decode("utf8")
-            except UnicodeDecodeError as err:
-                problem = f"not UTF-8: {err.reason} at byte {err.start}"
-                raise InputError(path, line_no, problem) from None
-            line = line.rstrip("\r\n")
-            fields = line.split("\t")
-            if index is None:
-                index = _read_header(path, line_no, fields)
-                continue
-            if not line:
-                # A blank line carries no record; report it rather than skip it silently.
-                report.add_problem(path, line_no, "blank line skipped")
-                continue
-            report.records += 1
-            yield _parse_row(path, line_no, fields, index, report)
+    index: Optional[Dict[str, int]] = None
+    for line_no, line in numbered_lines(path):
+        fields = line.split("\t")
         if index is None:
-            raise InputError(path, 1, "empty file: no header")
+            index = _read_header(path, line_no, fields)
+            continue
+        if not line:
+            # A blank line carries no record; report it rather than skip it silently.
+            report.add_problem(path, line_no, "blank line skipped")
+            continue
+        report.records += 1
+        yield _parse_row(path, line_no, fields, index, report)
+    if index is None:
+        raise InputError(path, 1, "empty file: no header")
 
 
 def _read_header(path: Union[str, Path], line_no: int, fields: List[str]) -> Dict[str, int]:

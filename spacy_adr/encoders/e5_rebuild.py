@@ -407,12 +407,28 @@ def write_bert_folder(
     trim_vocab_to (Optional[Iterable[str]]): Texts whose pieces a trimmed vocabulary keeps.
     RETURNS (Path): `output_dir`.
     """
-    from safetensors.numpy import save_file
-    from transformers import BertConfig
-
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     output_dir = Path(output_dir)
+    tmp = _prepare_output(output_dir)
+    try:
+        _write_folder(e5, tmp, dtype=dtype, trim_vocab_to=trim_vocab_to)
+    except BaseException:
+        # A half-written folder must not pass for an encoder.
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    tmp.rename(output_dir)
+    return output_dir
+
+
+def _write_folder(
+    e5: E5File, tmp: Path, *, dtype: str, trim_vocab_to: Optional[Iterable[str]]
+) -> None:
+    from safetensors.numpy import save_file
+    from transformers import BertConfig
+
     pieces, scores = e5.pieces, e5.scores
     tokenizer = build_tokenizer(pieces, scores, e5.norm_map)
     state = bert_state_dict(e5)
@@ -429,7 +445,6 @@ def write_bert_folder(
     np_dtype = np.float16 if dtype == "float16" else np.float32
     state = {k: np.ascontiguousarray(v, dtype=np_dtype) for k, v in state.items()}
 
-    tmp = _prepare_output(output_dir)
     config = BertConfig(
         vocab_size=vocab_size,
         hidden_size=e5.config["hidden"],
@@ -469,10 +484,6 @@ def write_bert_folder(
     if kept is not None:
         # Which original XLM-R id each new id was, for anyone mapping ids back.
         np.save(tmp / "kept_source_ids.npy", kept)
-    if output_dir.exists():
-        shutil.rmtree(output_dir)
-    tmp.rename(output_dir)
-    return output_dir
 
 
 def texts_for_trimming(paths: Iterable[Union[str, Path]]) -> Iterable[str]:

@@ -15,7 +15,8 @@ would be a guess about what the list author meant.
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Union
 
-from ..corpora.problems import ConversionReport, InputError
+from ..corpora.lines import numbered_lines
+from ..corpora.problems import ConversionReport
 
 
 def read_lexicon(
@@ -77,19 +78,7 @@ def _add_terms(
     encoding: str,
     report: Optional[ConversionReport],
 ) -> None:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf") and encoding.replace("-", "").lower() == "utf8":
-        data = data[3:]
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for line_no, raw in enumerate(lines, start=1):
-        try:
-            line = raw.decode(encoding)
-        except UnicodeDecodeError as err:
-            bad = raw[max(0, err.start - 10) : err.end + 10]
-            problem = f"bytes not valid {encoding} at column {err.start + 1}: {bad!r}"
-            raise InputError(path, line_no, problem) from None
+    for line_no, line in numbered_lines(path, encoding=encoding):
         term = " ".join(line.split())
         if not term:
             continue
