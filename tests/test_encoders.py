@@ -249,3 +249,21 @@ def test_cli_passes_arguments(monkeypatch, tmp_path):
     ]
     result = CliRunner().invoke(app, ["prepare-encoder", "bert", str(tmp_path / "y")])
     assert result.exit_code != 0
+
+
+def test_texts_for_trimming_reads_docbins(tmp_path):
+    import spacy
+    from spacy.tokens import DocBin
+
+    from spacy_adr.encoders import texts_for_trimming
+
+    nlp = spacy.blank("en")
+    doc = nlp("my head hurts:(")
+    doc[0].norm_ = "MY"
+    path = tmp_path / "tiny.spacy"
+    DocBin(docs=[doc]).to_disk(path)
+    assert list(texts_for_trimming([path])) == [
+        "my head hurts:(", "my head hurts :(", "MY head hurts :("
+    ]
+    with pytest.raises(FileNotFoundError, match="missing.spacy"):
+        list(texts_for_trimming([tmp_path / "missing.spacy"]))

@@ -1,4 +1,5 @@
 """The spaCy project's `data` workflow, run as a user runs it: `spacy project run data`."""
+import json
 import os
 import shutil
 import subprocess
@@ -22,8 +23,10 @@ def make_project_copy(tmp_path: Path) -> Path:
     return project
 
 
-def run_workflow(project: Path, data_dir: Path, workflow: str = "data") -> subprocess.CompletedProcess:
-    env = dict(os.environ, SPACY_ADR_DATA=str(data_dir))
+def run_workflow(
+    project: Path, data_dir: Path, workflow: str = "data", *, config_overrides: str = ""
+) -> subprocess.CompletedProcess:
+    env = dict(os.environ, SPACY_ADR_DATA=str(data_dir), SPACY_CONFIG_OVERRIDES=config_overrides)
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     return subprocess.run(
@@ -43,12 +46,17 @@ def test_data_workflow_names_missing_data(tmp_path):
     assert "Obtain it from" in output
 
 
-def test_data_workflow_on_fixture_data(tmp_path):
+@pytest.mark.slow
+def test_all_workflow_on_fixture_data(tmp_path):
+    """`spacy project run all` on a miniature data folder, training capped at a few steps."""
     from fixture_data import make_fixture_data_dir
 
     data_dir = make_fixture_data_dir(tmp_path / "data")
     project = make_project_copy(tmp_path)
-    result = run_workflow(project, data_dir)
+    (project / "configs").mkdir()
+    shutil.copy(ROOT / "configs" / "ner.cfg", project / "configs" / "ner.cfg")
+    overrides = "--training.max_steps=3 --training.eval_frequency=2"
+    result = run_workflow(project, data_dir, "all", config_overrides=overrides)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     corpus = project / "corpus"
     for name in ("task3/train.spacy", "task3/dev.spacy", "task2/ru/test.spacy", "cadec.spacy",
@@ -59,6 +67,10 @@ def test_data_workflow_on_fixture_data(tmp_path):
     # Every problem is in a report with file and line.
     report = (corpus / "reports" / "task3_train.json").read_text()
     assert "task3_training.tsv:" in report
+    # The NER trained, and its evaluation wrote a metrics row.
+    rows = json.loads((project / "metrics" / "ner_task3_dev.json").read_text())
+    assert [row["variant"] for row in rows] == ["minilm+gazetteer"]
+    assert 0.0 <= rows[0]["strict_f"] <= 1.0 and rows[0]["n"] == 2
 
 
 @pytest.mark.data
