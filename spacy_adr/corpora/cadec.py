@@ -398,9 +398,7 @@ def convert_cadec(
     RETURNS (ConversionReport): Counts and every problem met.
     """
     input_path, output_path = Path(input_path), Path(output_path)
-    if output_path.suffix != ".spacy":
-        output_path = output_path / "cadec.spacy"
     report = ConversionReport(source=f"cadec {input_path.name} (discontinuous={discontinuous})")
     docs = read_cadec(input_path, make_blank(lang), report, discontinuous=discontinuous)
-    save_docs(docs, output_path)
+    save_docs(docs, output_path, default_name="cadec.spacy")
     return report

@@ -427,8 +427,6 @@ def convert_psytar(
     input_path, output_path = Path(input_path), Path(output_path)
     if task not in ("sentences", "mentions"):
         raise ValueError(f"task must be 'sentences' or 'mentions', not {task!r}")
-    if output_path.suffix != ".spacy":
-        output_path = output_path / f"psytar_{task}.spacy"
     report = ConversionReport(source=f"psytar {input_path.name} ({task})")
     nlp = make_blank(lang)
     if task == "sentences":
@@ -438,5 +436,5 @@ def convert_psytar(
             input_path, nlp, report,
             include_negatives=include_negatives, skip_incomplete=skip_incomplete,
         )
-    save_docs(docs, output_path)
+    save_docs(docs, output_path, default_name=f"psytar_{task}.spacy")
     return report

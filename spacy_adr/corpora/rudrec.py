@@ -162,8 +162,6 @@ def convert_rudrec(
     RETURNS (ConversionReport): Counts and every problem met.
     """
     input_path, output_path = Path(input_path), Path(output_path)
-    if output_path.suffix != ".spacy":
-        output_path = output_path / "rudrec.spacy"
     report = ConversionReport(source=f"rudrec {input_path.name}")
-    save_docs(read_rudrec(input_path, make_blank(lang), report), output_path)
+    save_docs(read_rudrec(input_path, make_blank(lang), report), output_path, default_name="rudrec.spacy")
     return report

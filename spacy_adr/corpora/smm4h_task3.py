@@ -243,10 +243,8 @@ def convert_task3(
     RETURNS (ConversionReport): Counts and every problem met.
     """
     input_path, output_path = Path(input_path), Path(output_path)
-    if output_path.suffix != ".spacy":
-        output_path = output_path / f"{input_path.stem}.spacy"
     report = ConversionReport(source=f"smm4h2020-task3 {input_path.name}")
-    save_docs(read_task3(input_path, make_blank(lang), report), output_path)
+    save_docs(read_task3(input_path, make_blank(lang), report), output_path, default_name=f"{input_path.stem}.spacy")
     return report
 
 
