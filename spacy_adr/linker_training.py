@@ -34,11 +34,11 @@ from wasabi import msg
 
 from .corpora.problems import InputError
 from .kb.meddra import MeddraKB, load_meddra
+from .metrics import machine_description, write_rows
 from .pipeline.meddra_linker import ClassifierHead, MeddraLinker, load_encoder
 
 # Thresholds (Euclidean distance between unit vectors) tried on dev.
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 29))
-MACHINE = "2-core CPU"
 
 
 @dataclass(frozen=True)
@@ -396,7 +396,7 @@ def accuracy_rows(
         if variant.startswith("combined"):
             row["threshold"] = threshold
             row["metric_share"] = _mean(numpy.array([link.method == "metric" for link in links]))
-        row.update({"command": command, "machine": MACHINE, "date": today})
+        row.update({"command": command, "machine": machine_description(), "date": today})
         rows.append(row)
     return rows
 
@@ -591,12 +591,10 @@ def evaluate_linker(
         "link_mentions_per_s": speed["link_mentions_per_s"],
         "n_names": speed["n_names"], "threads": speed["threads"],
         "added_rss_mb": memory["added_rss_mb"], "disk_mb": memory["disk_mb"], "load_s": memory["load_s"],
-        "n": len(mentions), "command": command, "machine": MACHINE, "date": date.today().isoformat(),
+        "n": len(mentions), "command": command, "machine": machine_description(), "date": date.today().isoformat(),
     })
     if output is not None:
-        output = Path(output)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf8")
+        write_rows(output, rows, command=command)
     return rows
 
 

@@ -1,11 +1,10 @@
 """The metrics files: JSON lists of flat rows under metrics/, one row per (task, variant, split)."""
 import datetime
 import json
+import os
 import platform
 from pathlib import Path
 from typing import Dict, Iterable, List, Union
-
-import os
 
 ROW_KEY = ("task", "variant", "split")
 

@@ -1,6 +1,7 @@
 """`spacy-adr train-linker` and `spacy-adr evaluate-linker`: the MedDRA linker's training and
 evaluation (the work is done by `spacy_adr.linker_training`)."""
 import json
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -50,7 +51,7 @@ def evaluate_linker_cli(
     """acc@1 of the classifier, the metric path and their combination; search speed and memory."""
     from ..linker_training import evaluate_linker
 
-    rows = evaluate_linker(linker_dir, dev, output=output)
+    rows = evaluate_linker(linker_dir, dev, output=output, command="spacy-adr " + " ".join(sys.argv[1:]))
     for row in rows:
         if row["task"] == "linker" and row["variant"] in ("classifier", "metric", "combined"):
             msg.text(
