@@ -9,6 +9,6 @@ app = typer.Typer(
 )
 
 # Commands register themselves on `app` when their modules are imported.
-from . import annotate, check_data, convert, evaluate  # noqa: E402,F401
+from . import annotate, check_data, convert, evaluate, finetune  # noqa: E402,F401
 from . import encoders  # noqa: E402,F401
 from . import linker  # noqa: E402,F401

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.util import filter_spans
 
 from .problems import ConversionReport
@@ -120,7 +120,3 @@ def make_annotated_doc(
     doc.ents = ents
     return doc
 
-
-def span_equal(a: Span, b: Span) -> bool:
-    """Whether two spans cover the same characters with the same label."""
-    return (a.start_char, a.end_char, a.label_) == (b.start_char, b.end_char, b.label_)
