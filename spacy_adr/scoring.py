@@ -1,6 +1,6 @@
-"""SMM4H span scores: strict (exact offsets) and relaxed (any overlap), optionally with codes.
-
-Offsets are character offsets into the original tweet, as the SMM4H scorer compares them.
+"""SMM4H scores. Spans: strict (exact offsets) and relaxed (any overlap), optionally with codes;
+offsets are character offsets into the original tweet, as the SMM4H scorer compares them.
+Tweets: P/R/F1 of the positive (ADR) class at a decision threshold.
 """
 from typing import Dict, Iterable, Sequence, Tuple
 
@@ -71,3 +71,44 @@ def score_linked_spans(
         )
     p, r, f = _prf(p_hits, n_pred, r_hits, n_gold)
     return {"relaxed_p": p, "relaxed_r": r, "relaxed_f": f, "n_pred": n_pred, "n_gold": n_gold}
+
+
+def score_binary(
+    probabilities: Sequence[float], gold: Sequence[bool], threshold: float
+) -> Dict[str, float]:
+    """P/R/F1 of the positive class when `probability >= threshold` means positive.
+
+    probabilities (Sequence[float]): Predicted probability of the positive class, per document.
+    gold (Sequence[bool]): Whether each document is positive.
+    threshold (float): The decision threshold.
+    RETURNS (Dict[str, float]): p, r, f, threshold, n (documents), n_pos (gold positives),
+        n_pred_pos (predicted positives).
+    """
+    if len(probabilities) != len(gold):
+        raise ValueError(f"{len(probabilities)} predictions for {len(gold)} gold labels")
+    predicted = [probability >= threshold for probability in probabilities]
+    hits = sum(1 for p, g in zip(predicted, gold) if p and g)
+    p, r, f = _prf(hits, sum(predicted), hits, sum(gold))
+    return {
+        "p": p, "r": r, "f": f, "threshold": threshold,
+        "n": len(gold), "n_pos": int(sum(gold)), "n_pred_pos": int(sum(predicted)),
+    }
+
+
+def best_threshold(
+    probabilities: Sequence[float], gold: Sequence[bool], *, step: float = 0.01
+) -> Tuple[float, float]:
+    """The decision threshold with the highest F1 of the positive class.
+
+    Candidates are the multiples of `step` in (0, 1); ties go to the threshold nearest 0.5, so
+    that a flat optimum does not drift to an extreme.
+
+    probabilities (Sequence[float]): Predicted probability of the positive class, per document.
+    gold (Sequence[bool]): Whether each document is positive.
+    step (float): Spacing of the candidate thresholds.
+    RETURNS (Tuple[float, float]): The threshold and its F1.
+    """
+    candidates = [round(i * step, 6) for i in range(1, int(round(1 / step)))]
+    scored = [(score_binary(probabilities, gold, t)["f"], -abs(t - 0.5), t) for t in candidates]
+    f, _, threshold = max(scored)
+    return threshold, f

@@ -20,6 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .. import extensions  # noqa: F401  (installs Span._.meddra_term)
+from ..classification import adr_threshold  # noqa: F401  (part of this module's API)
 from .inputs import InputRecord
 
 OUTPUT_FORMATS = ("jsonl", "smm4h-tsv")
@@ -49,21 +50,6 @@ def parts_dir_for(output: Union[str, Path]) -> Path:
 def detect_output_format(output: Union[str, Path]) -> str:
     """The output format named by an extension: `.tsv` is the SMM4H TSV, anything else JSONL."""
     return "smm4h-tsv" if Path(output).suffix.lower() == ".tsv" else "jsonl"
-
-
-def adr_threshold(nlp: Language) -> Optional[float]:
-    """The decision threshold of the pipeline's ADR text classifier.
-
-    nlp (Language): The pipeline.
-    RETURNS (Optional[float]): `cfg["threshold"]` of the first component that has "ADR" among
-        its labels and a threshold (textcat, textcat_multilabel); None when there is none.
-    """
-    for _, pipe in nlp.pipeline:
-        cfg = getattr(pipe, "cfg", None)
-        labels = getattr(pipe, "labels", ())
-        if isinstance(cfg, dict) and cfg.get("threshold") is not None and "ADR" in labels:
-            return float(cfg["threshold"])
-    return None
 
 
 def build_record(
