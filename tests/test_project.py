@@ -53,8 +53,7 @@ def test_all_workflow_on_fixture_data(tmp_path):
 
     data_dir = make_fixture_data_dir(tmp_path / "data")
     project = make_project_copy(tmp_path)
-    (project / "configs").mkdir()
-    shutil.copy(ROOT / "configs" / "ner.cfg", project / "configs" / "ner.cfg")
+    shutil.copytree(ROOT / "configs", project / "configs")
     overrides = "--training.max_steps=3 --training.eval_frequency=2"
     result = run_workflow(project, data_dir, "all", config_overrides=overrides)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -71,6 +70,16 @@ def test_all_workflow_on_fixture_data(tmp_path):
     rows = json.loads((project / "metrics" / "ner_task3_dev.json").read_text())
     assert [row["variant"] for row in rows] == ["minilm+gazetteer"]
     assert 0.0 <= rows[0]["strict_f"] <= 1.0 and rows[0]["n"] == 2
+    # The tweet classifiers trained, with thresholds, evaluated and predicted the test files.
+    rows = json.loads((project / "metrics" / "textcat_dev.json").read_text())
+    assert {(row["variant"], row["split"]) for row in rows} == {
+        ("en-minilm", "en_dev"), ("en-cnn-floret", "en_dev"), ("ru-cnn-navec", "ru_dev"),
+        ("xx-e5-bilingual-pretrained", "en_dev"), ("xx-e5-bilingual-pretrained", "ru_dev"),
+        ("xx-e5-bilingual-pretrained", "fr_dev"),
+    }
+    assert all(0.0 <= row["f"] <= 1.0 and 0.0 < row["threshold"] < 1.0 for row in rows)
+    lines = (project / "training" / "predictions" / "task2_en_test.tsv").read_text().splitlines()
+    assert lines[0] == "tweet_id\tlabel" and len(lines) == 1 + describe_docbin(corpus / "task2" / "en" / "test.spacy")["docs"]
 
 
 @pytest.mark.data

@@ -335,7 +335,7 @@ def test_freeze_word_embeddings_only_freezes_the_table(tiny_bert):
     }})
     nlp.add_pipe("textcat_multilabel", name="textcat", config=textcat_cfg(LISTENER))
     nlp.get_pipe("textcat").add_label("ADR")
-    freeze = spacy.registry.callbacks.get("spacy-adr.freeze_word_embeddings.v1")(["transformer"])
+    freeze = spacy.registry.callbacks.get("spacy-adr.transformer_init.v1")(["transformer"], freeze_word_embeddings=True)
     examples = [Example.from_dict(nlp.make_doc(t), {"cats": {"ADR": v}}) for t, v in TWEETS]
     optimizer = nlp.initialize(lambda: examples)
     freeze(nlp)
@@ -347,4 +347,24 @@ def test_freeze_word_embeddings_only_freezes_the_table(tiny_bert):
     assert bool((hf.get_input_embeddings().weight == table).all())
     assert not bool((next(p for n, p in hf.named_parameters() if "encoder" in n) == layer).all())
     with pytest.raises(ValueError, match="no component 'missing'"):
-        spacy.registry.callbacks.get("spacy-adr.freeze_word_embeddings.v1")(["missing"])(nlp)
+        spacy.registry.callbacks.get("spacy-adr.transformer_init.v1")(["missing"])(nlp)
+
+
+def test_transformer_init_from_a_trained_pipeline(trf_model, tiny_bert, tmp_path):
+    trained = spacy.load(trf_model)
+    text = "this cipro gave me a terrible headache"
+    expected = trained(text)._.trf_data.model_output.last_hidden_state
+    nlp = make_blank("en")
+    nlp.add_pipe("adr_tweet_normalizer")
+    nlp.add_pipe("transformer", config={"model": {
+        "@architectures": "spacy-adr.NormTransformerModel.v1", "name": tiny_bert,
+        "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96},
+        "tokenizer_config": {"use_fast": True},
+    }})
+    nlp.initialize()
+    before = nlp(text)._.trf_data.model_output.last_hidden_state
+    assert not numpy.allclose(before, expected, atol=1e-4)
+    spacy.registry.callbacks.get("spacy-adr.transformer_init.v1")(init_from=str(trf_model))(nlp)
+    numpy.testing.assert_allclose(nlp(text)._.trf_data.model_output.last_hidden_state, expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="is not a saved 'transformer' component"):
+        spacy.registry.callbacks.get("spacy-adr.transformer_init.v1")(init_from=str(tmp_path))(nlp)
