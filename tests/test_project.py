@@ -55,8 +55,27 @@ def test_all_workflow_on_fixture_data(tmp_path):
     project = make_project_copy(tmp_path)
     shutil.copytree(ROOT / "configs", project / "configs")
     overrides = "--training.max_steps=3 --training.eval_frequency=2"
-    result = run_workflow(project, data_dir, "all", config_overrides=overrides)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    try:
+        result = run_workflow(project, data_dir, "all", config_overrides=overrides)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        check_all_workflow_outputs(project)
+        # The wheels were installed into this environment: load them by name, no import.
+        code = (
+            "import spacy; nlp = spacy.load('en_adr_smm4h'); doc = nlp('cipro gave me a headache');"
+            "print(sorted(nlp.pipe_names), 'ADR' in doc.cats);"
+            "print(spacy.load('xx_adr_smm4h')('от него болит голова').cats['ADR'] >= 0)"
+        )
+        loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+        assert loaded.returncode == 0, loaded.stderr[-3000:]
+        assert loaded.stdout.split("\n")[:2] == [
+            "['adr_gazetteer', 'adr_meddra_linker', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True",
+            "True",
+        ]
+    finally:
+        subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "en_adr_smm4h", "xx_adr_smm4h"], capture_output=True)
+
+
+def check_all_workflow_outputs(project: Path) -> None:
     corpus = project / "corpus"
     for name in ("task3/train.spacy", "task3/dev.spacy", "task2/ru/test.spacy", "cadec.spacy",
                  "psytar/sentences.spacy", "psytar/mentions.spacy", "rudrec.spacy",
@@ -80,6 +99,13 @@ def test_all_workflow_on_fixture_data(tmp_path):
     assert all(0.0 <= row["f"] <= 1.0 and 0.0 < row["threshold"] < 1.0 for row in rows)
     lines = (project / "training" / "predictions" / "task2_en_test.tsv").read_text().splitlines()
     assert lines[0] == "tweet_id\tlabel" and len(lines) == 1 + describe_docbin(corpus / "task2" / "en" / "test.spacy")["docs"]
+    # The installed packages were evaluated by name.
+    rows = json.loads((project / "metrics" / "packages_dev.json").read_text())
+    assert {(row["task"], row["variant"], row["split"]) for row in rows} == {
+        ("textcat", "en_adr_smm4h", "en_dev"), ("ner", "en_adr_smm4h", "task3_dev"),
+        ("textcat", "xx_adr_smm4h", "en_dev"), ("textcat", "xx_adr_smm4h", "ru_dev"),
+        ("textcat", "xx_adr_smm4h", "fr_dev"),
+    }
 
 
 @pytest.mark.data
