@@ -97,6 +97,14 @@ def tiny_bert(tmp_path_factory):
     return str(build_tiny_bert(tmp_path_factory.mktemp("tiny_bert")))
 
 
+def transformer_cfg(name: str) -> dict:
+    return {"model": {
+        "@architectures": "spacy-adr.NormTransformerModel.v1", "name": name,
+        "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96},
+        "tokenizer_config": {"use_fast": True},
+    }}
+
+
 LISTENER = {
     "@architectures": "spacy-transformers.TransformerListener.v1",
     "grad_factor": 1.0,
@@ -156,11 +164,7 @@ def cnn_pipeline() -> Language:
 def transformer_pipeline(tiny_bert: str) -> Language:
     nlp = make_blank("en")
     nlp.add_pipe("adr_tweet_normalizer")
-    nlp.add_pipe("transformer", config={"model": {
-        "@architectures": "spacy-adr.NormTransformerModel.v1", "name": tiny_bert,
-        "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96},
-        "tokenizer_config": {"use_fast": True},
-    }})
+    nlp.add_pipe("transformer", config=transformer_cfg(tiny_bert))
     nlp.add_pipe("textcat_multilabel", name="textcat", config=textcat_cfg(LISTENER))
     nlp.get_pipe("textcat").add_label("ADR")
     return train_classifier(nlp, n_updates=30)
@@ -328,11 +332,7 @@ def test_navec_vectors_keep_the_given_words():
 def test_freeze_word_embeddings_only_freezes_the_table(tiny_bert):
     nlp = make_blank("en")
     nlp.add_pipe("adr_tweet_normalizer")
-    nlp.add_pipe("transformer", config={"model": {
-        "@architectures": "spacy-adr.NormTransformerModel.v1", "name": tiny_bert,
-        "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96},
-        "tokenizer_config": {"use_fast": True},
-    }})
+    nlp.add_pipe("transformer", config=transformer_cfg(tiny_bert))
     nlp.add_pipe("textcat_multilabel", name="textcat", config=textcat_cfg(LISTENER))
     nlp.get_pipe("textcat").add_label("ADR")
     freeze = spacy.registry.callbacks.get("spacy-adr.transformer_init.v1")(["transformer"], freeze_word_embeddings=True)
@@ -356,11 +356,7 @@ def test_transformer_init_from_a_trained_pipeline(trf_model, tiny_bert, tmp_path
     expected = trained(text)._.trf_data.model_output.last_hidden_state
     nlp = make_blank("en")
     nlp.add_pipe("adr_tweet_normalizer")
-    nlp.add_pipe("transformer", config={"model": {
-        "@architectures": "spacy-adr.NormTransformerModel.v1", "name": tiny_bert,
-        "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96},
-        "tokenizer_config": {"use_fast": True},
-    }})
+    nlp.add_pipe("transformer", config=transformer_cfg(tiny_bert))
     nlp.initialize()
     before = nlp(text)._.trf_data.model_output.last_hidden_state
     assert not numpy.allclose(before, expected, atol=1e-4)
