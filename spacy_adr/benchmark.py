@@ -1,7 +1,7 @@
 """Speed of an installed (or saved) pipeline beside a plain Hugging Face baseline, same tweets,
 same machine, same run.
 
-Each measurement runs in a fresh process (multiprocessing "spawn"), so that its load time and
+Each measurement runs in a fresh process (multiprocessing "fork", before any model is loaded), so that its load time and
 peak memory are its own: the pipeline's `spacy.load` time, `nlp.pipe` tweets/s and words/s
 and peak RSS; and, as the baseline, `transformers.pipeline("token-classification")` over the
 same encoder (a token-classification head on it, untrained: speed does not depend on the
@@ -43,7 +43,7 @@ def _time_pipeline(model: str, texts: Sequence[str], batch_size: int, n_process:
     seconds = time.perf_counter() - start
     return {
         "load_s": load_s, "seconds": seconds, "tweets_per_s": len(texts) / seconds,
-        "words_per_s": n_words / seconds, "peak_rss_mb": _peak_rss_mb(), "pipeline": nlp.pipe_names,
+        "words_per_s": n_words / seconds, "peak_rss_mb": _peak_rss_mb(), "pipeline": list(nlp.pipe_names),
     }
 
 
@@ -63,7 +63,9 @@ def _time_hf_baseline(encoder: str, texts: Sequence[str], batch_size: int) -> Di
 
 
 def _in_fresh_process(function, *args) -> Dict[str, Any]:
-    context = multiprocessing.get_context("spawn")
+    # fork, not spawn: a spawned child re-runs the `spacy-adr` console script as __main__.
+    # The parent has loaded no model, so the child starts from a clean slate either way.
+    context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
         return pool.apply(function, args)
 
