@@ -72,7 +72,7 @@ def save_threshold(model_dir: Union[str, Path], threshold: float, label: str = A
     return name
 
 
-def read_gold(nlp: Language, path: Union[str, Path], label: str = ADR_LABEL) -> List[Doc]:
+def read_gold(nlp: Language, path: Union[str, Path]) -> List[Doc]:
     """The Docs of a converted corpus (e.g. corpus/task2/en/dev.spacy)."""
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: no such corpus")
@@ -118,7 +118,7 @@ def tune_threshold(
     probabilities: List[float] = []
     gold: List[bool] = []
     for path in paths:
-        docs = read_gold(nlp, path, label)
+        docs = read_gold(nlp, path)
         gold.extend(gold_labels(docs, path, label))
         probabilities.extend(predict_probabilities(nlp, (d.text for d in docs), label=label, batch_size=batch_size))
     return best_threshold(probabilities, gold)
@@ -136,7 +136,7 @@ def evaluate_textcat(
         threshold = adr_threshold(nlp, label)
         if threshold is None:
             raise ValueError(f"the pipeline {nlp.pipe_names} has no {label!r} classifier with a threshold")
-    docs = read_gold(nlp, path, label)
+    docs = read_gold(nlp, path)
     gold = gold_labels(docs, path, label)
     probabilities = predict_probabilities(nlp, (d.text for d in docs), label=label, batch_size=batch_size)
     return score_binary(probabilities, gold, threshold)
@@ -154,7 +154,7 @@ def write_task2_predictions(
     threshold = adr_threshold(nlp, label)
     if threshold is None:
         raise ValueError(f"the pipeline {nlp.pipe_names} has no {label!r} classifier with a threshold")
-    docs = read_gold(nlp, path, label)
+    docs = read_gold(nlp, path)
     probabilities = predict_probabilities(nlp, (d.text for d in docs), label=label, batch_size=batch_size)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
