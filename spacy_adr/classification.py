@@ -48,6 +48,13 @@ def adr_threshold(nlp: Language, label: str = ADR_LABEL) -> Optional[float]:
     return None if name is None else float(nlp.get_pipe(name).cfg["threshold"])
 
 
+def _required_threshold(nlp: Language, label: str) -> float:
+    threshold = adr_threshold(nlp, label)
+    if threshold is None:
+        raise ValueError(f"the pipeline {nlp.pipe_names} has no {label!r} classifier with a threshold")
+    return threshold
+
+
 def save_threshold(model_dir: Union[str, Path], threshold: float, label: str = ADR_LABEL) -> str:
     """Store a decision threshold in a saved pipeline: its config.cfg and the component's cfg.
 
@@ -133,9 +140,7 @@ def evaluate_textcat(
     RETURNS (Dict[str, float]): p, r, f, threshold, n, n_pos, n_pred_pos.
     """
     if threshold is None:
-        threshold = adr_threshold(nlp, label)
-        if threshold is None:
-            raise ValueError(f"the pipeline {nlp.pipe_names} has no {label!r} classifier with a threshold")
+        threshold = _required_threshold(nlp, label)
     docs = read_gold(nlp, path)
     gold = gold_labels(docs, path, label)
     probabilities = predict_probabilities(nlp, (d.text for d in docs), label=label, batch_size=batch_size)
@@ -151,9 +156,7 @@ def write_task2_predictions(
 
     RETURNS (int): The number of tweets written.
     """
-    threshold = adr_threshold(nlp, label)
-    if threshold is None:
-        raise ValueError(f"the pipeline {nlp.pipe_names} has no {label!r} classifier with a threshold")
+    threshold = _required_threshold(nlp, label)
     docs = read_gold(nlp, path)
     probabilities = predict_probabilities(nlp, (d.text for d in docs), label=label, batch_size=batch_size)
     output = Path(output)
