@@ -80,7 +80,22 @@ def build_gazetteer_tok2vec(
 def _concat_forward(
     model: Tok2VecT, docs: List[Doc], is_train: bool
 ) -> Tuple[List[Floats2d], Callable]:
-    return model.layers[0](docs, is_train)
+    # thinc's `concatenate` would add up its sublayers' input gradients, but a transformer
+    # listener shared with another component returns None for them (only the last listener
+    # to backprop gets the Docs' gradient), so concatenate here and give Docs no gradient.
+    layers = model.layers[0].layers
+    outputs, backprops = zip(*(layer(docs, is_train) for layer in layers))
+    widths = [parts[0].shape[1] if parts else 0 for parts in outputs]
+    Ys = [model.ops.xp.hstack(doc_parts) for doc_parts in zip(*outputs)]
+
+    def backprop(dYs: List[Floats2d]) -> List[Doc]:
+        start = 0
+        for width, layer_backprop in zip(widths, backprops):
+            layer_backprop([dY[:, start : start + width] for dY in dYs])
+            start += width
+        return []
+
+    return Ys, backprop
 
 
 def _concat_init(

@@ -1,0 +1,82 @@
+"""One training corpus for a transformer shared by the NER and the tweet classifier.
+
+The span corpus (SMM4H Task 3) has ADR mentions but no tweet labels; the classification
+corpus (SMM4H Task 2) has tweet labels but no mentions. Each Task 3 tweet gets the tweet
+label its mentions imply (ADR when it has one), and each Task 2 tweet keeps its entity
+annotation *missing*, so that spaCy's `ner` takes no loss from it while the classifier does.
+One shared transformer then learns from both, and the pipeline runs one transformer pass
+instead of two.
+"""
+import random
+from pathlib import Path
+from typing import Callable, Iterator, List
+
+import spacy
+from spacy.language import Language
+from spacy.training import Corpus, Example
+
+from .balanced import balanced_corpus_v1
+
+
+def label_from_spans(eg: Example, label: str, span_label: str) -> Example:
+    """Set `cats[label]` of the reference from its entities, unless the corpus gave one."""
+    if label not in eg.reference.cats:
+        has_mention = any(ent.label_ == span_label for ent in eg.reference.ents)
+        eg.reference.cats[label] = 1.0 if has_mention else 0.0
+    return eg
+
+
+@spacy.registry.readers("spacy-adr.MultiTaskCorpus.v1")
+def multitask_corpus_v1(
+    span_paths: List[Path],
+    class_paths: List[Path],
+    *,
+    label: str = "ADR",
+    span_label: str = "ADR",
+    span_repeats: int = 1,
+    negative_ratio: float = 3.0,
+    seed: int = 0,
+    limit: int = 0,
+) -> Callable[[Language], Iterator[Example]]:
+    """Every span-annotated document `span_repeats` times, plus the classification documents
+    balanced as by `spacy-adr.BalancedCorpus.v1` (all positives, `negative_ratio` fresh
+    negatives per positive), shuffled together on every call.
+
+    Use it with `[training] max_epochs = -1` (see the balanced reader for why). As a dev
+    corpus, `negative_ratio = 0` keeps every document.
+
+    span_paths (List[Path]): `.spacy` files with entity annotation, e.g. Task 3 train.
+    class_paths (List[Path]): `.spacy` files with `doc.cats`, e.g. Task 2 en train.
+    label (str): The tweet category; span documents get 1.0 when they have a mention.
+    span_label (str): The entity label that makes a span document positive.
+    span_repeats (int): How often each span document appears in one pass, so that the NER
+        sees enough epochs of the smaller corpus.
+    negative_ratio (float): Negatives per positive of the classification documents; 0 keeps all.
+    seed (int): Seed of the sampler and of the shuffle.
+    limit (int): Read at most this many documents from each file; 0 reads all.
+    RETURNS (Callable[[Language], Iterator[Example]]): The corpus reader.
+    """
+    missing = [str(path) for path in span_paths if not Path(path).exists()]
+    if missing:
+        raise ValueError(f"spacy-adr.MultiTaskCorpus.v1: corpus not found: {', '.join(missing)}")
+    if span_repeats < 1:
+        raise ValueError(f"spacy-adr.MultiTaskCorpus.v1: span_repeats must be >= 1, got {span_repeats}")
+    span_corpora = [Corpus(path, limit=limit) for path in span_paths]
+    classified = balanced_corpus_v1(
+        class_paths, label=label, negative_ratio=negative_ratio, seed=seed, limit=limit
+    )
+    passes = 0
+
+    def read(nlp: Language) -> Iterator[Example]:
+        nonlocal passes
+        rng = random.Random(seed + passes)
+        passes += 1
+        examples: List[Example] = list(classified(nlp))
+        for corpus in span_corpora:
+            span_examples = [label_from_spans(eg, label, span_label) for eg in corpus(nlp)]
+            examples.extend(span_examples * span_repeats)
+        # spaCy does not shuffle a streamed (max_epochs = -1) corpus itself
+        rng.shuffle(examples)
+        yield from examples
+
+    return read
