@@ -41,10 +41,32 @@ def _time_pipeline(model: str, texts: Sequence[str], batch_size: int, n_process:
     start = time.perf_counter()
     n_words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process))
     seconds = time.perf_counter() - start
-    return {
+    result = {
         "load_s": load_s, "seconds": seconds, "tweets_per_s": len(texts) / seconds,
         "words_per_s": n_words / seconds, "peak_rss_mb": _peak_rss_mb(), "pipeline": list(nlp.pipe_names),
     }
+    result.update(_time_components(nlp, texts, batch_size))
+    return result
+
+
+def _time_components(nlp, texts: Sequence[str], batch_size: int) -> Dict[str, Any]:
+    # A second pass, one component at a time, to show where the time goes; the linker's
+    # mentions/s is the number of entities it linked over its own time.
+    start = time.perf_counter()
+    docs = [nlp.make_doc(text) for text in texts]
+    timings: Dict[str, Any] = {"seconds_tokenizer": time.perf_counter() - start}
+    for name, component in nlp.pipeline:
+        start = time.perf_counter()
+        if hasattr(component, "pipe"):
+            docs = list(component.pipe(docs, batch_size=batch_size))
+        else:
+            docs = [component(doc) for doc in docs]
+        timings[f"seconds_{name}"] = time.perf_counter() - start
+        if nlp.get_pipe_meta(name).factory == "adr_meddra_linker":
+            mentions = sum(len(doc.ents) for doc in docs)
+            timings["linker_mentions"] = mentions
+            timings["linker_mentions_per_s"] = mentions / max(timings[f"seconds_{name}"], 1e-9)
+    return timings
 
 
 def _time_hf_baseline(encoder: str, texts: Sequence[str], batch_size: int) -> Dict[str, Any]:
@@ -81,8 +103,10 @@ def benchmark(
     baseline_encoder (Optional[str]): HF model folder or name for the baseline; None skips it.
     batch_size (int): Batch size of both.
     n_process (int): `nlp.pipe` processes.
-    RETURNS (Dict[str, Any]): tweets_per_s, words_per_s, load_s, peak_rss_mb, n, batch_size,
-        and baseline_tweets_per_s and ratio (ours / baseline) when there is a baseline.
+    RETURNS (Dict[str, Any]): tweets_per_s, words_per_s, load_s, peak_rss_mb, n, batch_size;
+        seconds_NAME per component (a separate one-at-a-time pass) and, with a linker,
+        linker_mentions and linker_mentions_per_s; baseline_tweets_per_s and ratio
+        (ours / baseline) when there is a baseline.
     """
     result = _in_fresh_process(_time_pipeline, model, list(texts), batch_size, n_process)
     result.update({"n": len(texts), "batch_size": batch_size, "n_process": n_process})

@@ -273,3 +273,38 @@ def test_cli_train_and_evaluate(tmp_path, fixtures_dir, encoder_dir, toy_mention
     assert by_variant["combined"]["n"] == 7 and by_variant["combined"]["n_unseen"] == 1
     speed = [r for r in rows if r["task"] == "speed"][0]
     assert speed["n_names"] == 22 and speed["mentions_per_s"] > 0
+
+
+def test_end_to_end_evaluation(tmp_path, fixtures_dir, encoder_dir, head_file):
+    from spacy_adr.evaluation import evaluate_ner
+
+    nlp = _pipeline(fixtures_dir / "meddra" / "llt.tsv", encoder_dir, head_file)
+    gold = {  # the file's own offsets and codes, as the Task 3 reader stores them
+        "Headache all day": [(0, 8, HEADACHE)],
+        "Alopecia and Insomnia": [(0, 8, ALOPECIA), (13, 21, NAUSEA)],  # 2nd: right span, other code
+        "no side effects": [(0, 2, INSOMNIA)],  # a mention the stand-in NER misses
+    }
+    docs = []
+    for text, spans in gold.items():
+        doc = nlp.make_doc(text)
+        doc.user_data["gold_spans"] = tuple(spans)
+        docs.append(doc)
+    DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "gold.spacy")
+    scores = evaluate_ner(nlp, tmp_path / "gold.spacy", linked=True)
+    assert (scores["ner"]["strict_p"], scores["ner"]["strict_r"]) == (1.0, 0.75)
+    assert scores["e2e"]["relaxed_p"] == pytest.approx(2 / 3)
+    assert scores["e2e"]["relaxed_r"] == pytest.approx(2 / 4)
+    assert scores["e2e"]["n"] == 3
+    nlp.remove_pipe("adr_meddra_linker")
+    with pytest.raises(ValueError, match="need an adr_meddra_linker"):
+        evaluate_ner(nlp, tmp_path / "gold.spacy", linked=True)
+
+
+def test_benchmark_times_each_component_and_the_linker(fixtures_dir, encoder_dir, head_file):
+    from spacy_adr.benchmark import _time_components
+
+    nlp = _pipeline(fixtures_dir / "meddra" / "llt.tsv", encoder_dir, head_file)
+    timings = _time_components(nlp, ["Headache all day", "no side effects", "Alopecia and Insomnia"], 2)
+    assert set(timings) == {"seconds_tokenizer", "seconds_toy_adr_ents", "seconds_adr_meddra_linker",
+                            "linker_mentions", "linker_mentions_per_s"}
+    assert timings["linker_mentions"] == 3 and timings["linker_mentions_per_s"] > 0

@@ -56,8 +56,9 @@ def test_all_workflow_on_fixture_data(tmp_path):
     shutil.copytree(ROOT / "configs", project / "configs")
     overrides = "--training.max_steps=3 --training.eval_frequency=2"
     try:
-        result = run_workflow(project, data_dir, "all", config_overrides=overrides)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        for workflow in ("all", "textcat", "ner"):
+            result = run_workflow(project, data_dir, workflow, config_overrides=overrides)
+            assert result.returncode == 0, workflow + result.stdout[-3000:] + result.stderr[-3000:]
         check_all_workflow_outputs(project)
         # The wheels were installed into this environment: load them by name, no import.
         code = (
@@ -85,24 +86,29 @@ def check_all_workflow_outputs(project: Path) -> None:
     # Every problem is in a report with file and line.
     report = (corpus / "reports" / "task3_train.json").read_text()
     assert "task3_training.tsv:" in report
-    # The NER trained, and its evaluation wrote a metrics row.
+    # The NER (multi-task core and alone) trained, and its evaluation wrote metrics rows.
     rows = json.loads((project / "metrics" / "ner_task3_dev.json").read_text())
-    assert [row["variant"] for row in rows] == ["minilm+gazetteer"]
-    assert 0.0 <= rows[0]["strict_f"] <= 1.0 and rows[0]["n"] == 2
-    # The tweet classifiers trained, with thresholds, evaluated and predicted the test files.
+    assert [row["variant"] for row in rows] == ["minilm+gazetteer+multitask", "minilm+gazetteer"]
+    assert all(0.0 <= row["strict_f"] <= 1.0 and row["n"] == 2 for row in rows)
+    # The tweet classifiers trained, with thresholds, and were evaluated.
     rows = json.loads((project / "metrics" / "textcat_dev.json").read_text())
     assert {(row["variant"], row["split"]) for row in rows} == {
+        ("en-minilm-multitask", "en_dev"),
         ("en-minilm", "en_dev"), ("en-cnn-floret", "en_dev"), ("ru-cnn-navec", "ru_dev"),
         ("xx-e5-bilingual-pretrained", "en_dev"), ("xx-e5-bilingual-pretrained", "ru_dev"),
-        ("xx-e5-bilingual-pretrained", "fr_dev"),
+        ("xx-e5-bilingual-pretrained", "fr_dev"), ("en-ensemble-mean", "en_dev"),
     }
     assert all(0.0 <= row["f"] <= 1.0 and 0.0 < row["threshold"] < 1.0 for row in rows)
-    lines = (project / "training" / "predictions" / "task2_en_test.tsv").read_text().splitlines()
-    assert lines[0] == "tweet_id\tlabel" and len(lines) == 1 + describe_docbin(corpus / "task2" / "en" / "test.spacy")["docs"]
+    # The installed packages wrote the submission files, one line per test tweet.
+    for lang in ("en", "ru", "fr"):
+        lines = (project / "training" / "predictions" / f"task2_{lang}_test.tsv").read_text().splitlines()
+        n_test = describe_docbin(corpus / "task2" / lang / "test.spacy")["docs"]
+        assert lines[0] == "tweet_id\tlabel" and len(lines) == 1 + n_test, lang
     # The installed packages were evaluated by name.
     rows = json.loads((project / "metrics" / "packages_dev.json").read_text())
     assert {(row["task"], row["variant"], row["split"]) for row in rows} == {
         ("textcat", "en_adr_smm4h", "en_dev"), ("ner", "en_adr_smm4h", "task3_dev"),
+        ("e2e", "en_adr_smm4h", "task3_dev"),
         ("textcat", "xx_adr_smm4h", "en_dev"), ("textcat", "xx_adr_smm4h", "ru_dev"),
         ("textcat", "xx_adr_smm4h", "fr_dev"),
     }

@@ -25,9 +25,15 @@ def benchmark_cli(
     from ..benchmark import benchmark, read_texts
     from ..metrics import write_rows
 
+    if not data_path.exists():
+        msg.fail(f"{data_path}: no such corpus", exits=1)
     texts = read_texts(data_path, limit)
     result = benchmark(model, texts, baseline_encoder=baseline_encoder, batch_size=batch_size, n_process=n_process)
     row = {"task": "speed", "variant": model, "split": split, **{k: v for k, v in result.items() if k != "pipeline"}}
-    write_rows(output, [row], command="spacy-adr " + " ".join(sys.argv[1:]))
+    rows = [row]
+    if "linker_mentions_per_s" in result:
+        rows.append({"task": "speed", "variant": model, "split": "linker", "mentions": result["linker_mentions"],
+                     "mentions_per_s": result["linker_mentions_per_s"], "n": result["n"]})
+    write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
     msg.table([(k, f"{v:.2f}" if isinstance(v, float) else v) for k, v in result.items()], header=("measure", split))
     msg.good(f"Wrote {output}")

@@ -15,19 +15,25 @@ def evaluate_ner_cli(
     output: Path = typer.Option(Path("metrics/ner_task3_dev.json"), "--output", "-o", help="Metrics file."),
     variant: str = typer.Option(..., "--variant", help="Name of the variant, e.g. minilm+gazetteer."),
     split: str = typer.Option("task3_dev", "--split", help="Name of the data split."),
+    e2e: bool = typer.Option(False, "--e2e", help="Also write the end-to-end row (relaxed span match and the same MedDRA code); needs adr_meddra_linker."),
 ) -> None:
-    """Strict and relaxed P/R/F1 of ADR spans against the source file's own offsets."""
+    """Strict and relaxed P/R/F1 of ADR spans against the source file's own offsets and,
+    with --e2e, the end-to-end P/R/F1 of linked spans."""
     from ..evaluation import evaluate_ner
     from ..metrics import write_rows
 
     if not data_path.exists():
         msg.fail(f"{data_path}: no such corpus", exits=1)
-    scores = evaluate_ner(model, data_path)
-    row = {"task": "ner", "variant": variant, "split": split, **scores}
-    write_rows(output, [row], command="spacy-adr " + " ".join(sys.argv[1:]))
-    msg.table(
-        [(key, f"{value:.4f}" if isinstance(value, float) else value) for key, value in scores.items()],
-        header=("metric", variant),
-    )
+    try:
+        scores = evaluate_ner(model, data_path, linked=e2e)
+    except ValueError as error:
+        msg.fail(str(error), exits=1)
+    rows = [{"task": task, "variant": variant, "split": split, **values} for task, values in scores.items()]
+    write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+    for task, values in scores.items():
+        msg.table(
+            [(key, f"{value:.4f}" if isinstance(value, float) else value) for key, value in values.items()],
+            header=(task, variant),
+        )
     msg.good(f"Wrote {output}")
 
