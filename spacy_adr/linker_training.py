@@ -212,10 +212,13 @@ def train_metric_encoder(
     margin: float = 1.0,
     hard_negative_rate: float = 0.5,
     task3_repeat: int = 2,
+    class_weight: float = 0.0,
     seed: int = 0,
     progress: bool = True,
 ) -> Any:
-    """Fine-tune a sentence transformer with a triplet loss, mentions against LLT names.
+    """Fine-tune a sentence transformer with a triplet loss, mentions against LLT names, and
+    optionally a softmax over the codes seen, so that the encoder also learns what the
+    classifier path needs (the paper fine-tunes its classifier's BERT end to end).
 
     mentions (Sequence[Mention]): Training mentions; (lowercased text, code) duplicates are
         merged.
@@ -228,6 +231,9 @@ def train_metric_encoder(
     hard_negative_rate (float): Share of negatives drawn among LLTs sharing a word with the
         positive name (and of another PT); the rest are random LLTs of another PT.
     task3_repeat (int): Times each Task 3 mention is seen per epoch (the target domain).
+    class_weight (float): Weight of the cross-entropy of a softmax over the seen codes on the
+        mention vectors, added to the triplet loss; 0 trains the triplet loss alone. The
+        softmax layer itself is discarded: `train_classifier` fits the head afterwards.
     seed (int): Random seed.
     progress (bool): Show a progress bar.
     RETURNS (SentenceTransformer): The fine-tuned model, in eval mode.
@@ -246,7 +252,15 @@ def train_metric_encoder(
     n_steps = max(1, int(len(pairs) * epochs / batch_size))
     model = load_encoder(base_model)
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+    param_groups = [{"params": list(model.parameters()), "lr": learning_rate}]
+    if class_weight > 0:
+        class_ids = {code: i for i, code in enumerate(sorted({code for _, code in pairs}))}
+        softmax = torch.nn.Linear(model.get_sentence_embedding_dimension(), len(class_ids))
+        # Unit vectors have small dot products: a learnable scale lets the softmax sharpen.
+        scale = torch.nn.Parameter(torch.tensor(10.0))
+        # A fresh layer needs a far larger step than the pre-trained encoder.
+        param_groups.append({"params": [*softmax.parameters(), scale], "lr": 1e-2})
+    optimizer = torch.optim.AdamW(param_groups)
     warmup = max(1, n_steps // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (n_steps - s) / max(1, n_steps - warmup)))
@@ -300,6 +314,9 @@ def train_metric_encoder(
             has = other.any(dim=1)
             d_ap = (a - p).norm(dim=1)
             loss = loss + F.relu(d_ap - hardest + margin)[has].mean()
+        if class_weight > 0:
+            gold = torch.tensor([class_ids[code] for _, code in batch])
+            loss = loss + class_weight * F.cross_entropy(softmax(a * scale), gold)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -427,6 +444,7 @@ def train_linker(
     batch_size: int = 32,
     learning_rate: float = 3e-5,
     margin: float = 1.0,
+    class_weight: float = 0.0,
     classifier_epochs: int = 100,
     seed: int = 0,
     max_mentions: Optional[int] = None,
@@ -445,6 +463,7 @@ def train_linker(
     batch_size (int): Triplets per step.
     learning_rate (float): Fine-tuning learning rate.
     margin (float): Triplet margin.
+    class_weight (float): Weight of the softmax loss added to the triplet fine-tuning.
     classifier_epochs (int): Full-batch steps of the classifier.
     seed (int): Random seed.
     max_mentions (Optional[int]): Use only this many training mentions (quick runs).
@@ -461,7 +480,7 @@ def train_linker(
     if epochs > 0:
         encoder = train_metric_encoder(
             mentions, kb, base_model=base_model, epochs=epochs, batch_size=batch_size,
-            learning_rate=learning_rate, margin=margin, seed=seed,
+            learning_rate=learning_rate, margin=margin, class_weight=class_weight, seed=seed,
         )
     else:
         encoder = load_encoder(base_model)

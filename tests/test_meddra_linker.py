@@ -242,6 +242,19 @@ def test_metric_training_and_evaluation_rows(kb, encoder_dir, toy_mentions):
     assert choose_threshold(rows) in (0.0, 0.5)
 
 
+def test_softmax_loss_joins_the_triplet_fine_tuning(kb, encoder_dir, toy_mentions):
+    mentions = [Mention(t, c, "task3") for t, c in toy_mentions]
+    texts = [m.text for m in mentions]
+    vectors = {}
+    for weight in (0.0, 1.0):
+        encoder = train_metric_encoder(mentions, kb, base_model=encoder_dir, epochs=1.0, batch_size=8,
+                                       class_weight=weight, progress=False)
+        vectors[weight] = encoder.encode(texts, normalize_embeddings=True)
+    # Same seed, same triplets: only the added softmax loss can move the vectors apart.
+    assert not numpy.allclose(vectors[0.0], vectors[1.0], atol=1e-4)
+    assert numpy.isfinite(vectors[1.0]).all()
+
+
 def _toy_docbin(path: Path, rows: List[Tuple[str, str]]) -> None:
     nlp = spacy.blank("en")
     docs = []

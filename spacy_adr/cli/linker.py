@@ -24,6 +24,7 @@ def train_linker_cli(
     batch_size: int = typer.Option(32, "--batch-size", help="Triplets per step."),
     learning_rate: float = typer.Option(3e-5, "--lr", help="Fine-tuning learning rate."),
     margin: float = typer.Option(1.0, "--margin", help="Triplet margin (Euclidean, unit vectors)."),
+    class_weight: float = typer.Option(0.0, "--class-weight", help="Weight of a softmax loss over the seen codes added to the triplet fine-tuning (0: triplet loss alone)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     summary: Optional[Path] = typer.Option(None, "--summary", help="Write timings, counts and dev rows to this JSON file."),
 ) -> None:
@@ -33,7 +34,7 @@ def train_linker_cli(
     result = train_linker(
         output_dir, meddra=meddra, task3_train=task3_train, task3_dev=task3_dev, cadec=cadec,
         smm4h2017=smm4h2017, base_model=base_model, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, margin=margin, seed=seed,
+        learning_rate=learning_rate, margin=margin, class_weight=class_weight, seed=seed,
     )
     timings = ", ".join(f"{k} {v:.0f}" for k, v in result["timings"].items())
     msg.info(f"Seconds: {timings}")
