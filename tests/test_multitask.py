@@ -46,10 +46,23 @@ def test_multitask_corpus_labels_span_docs_and_balances_class_docs(tmp_path):
     assert len(read_all(dev)) == 2 + 11
 
 
+def test_multitask_corpus_never_trains_on_excluded_tweets(tmp_path):
+    spans = write_span_corpus(tmp_path / "spans.spacy", ["[sick] from pill", "dose felt fine"])
+    classes = write_corpus(tmp_path / "classes.spacy", [("Pos  tweet", 1.0), ("neg tweet", 0.0)])
+    # The same tweets in another release: other case, CSV quotes, other spacing
+    dev = write_corpus(tmp_path / "dev.spacy", [('"Sick from pill"', 1.0), ("pos tweet", 1.0)])
+    reader = spacy.registry.readers.get("spacy-adr.MultiTaskCorpus.v1")(
+        [spans], [classes], negative_ratio=0, exclude=[dev])
+    for _ in range(2):
+        assert sorted(text for text, _, _ in read_all(reader)) == ["dose felt fine", "neg tweet"]
+
+
 def test_multitask_corpus_errors(tmp_path):
     make = spacy.registry.readers.get("spacy-adr.MultiTaskCorpus.v1")
     with pytest.raises(ValueError, match="not found: .*missing.spacy"):
         make([tmp_path / "missing.spacy"], [])
+    with pytest.raises(ValueError, match="not found: .*dev.spacy"):
+        make([], [], exclude=[tmp_path / "dev.spacy"])
     spans = write_span_corpus(tmp_path / "spans.spacy", ["[sick] from pill"])
     with pytest.raises(ValueError, match="span_repeats must be >= 1"):
         make([spans], [], span_repeats=0)
