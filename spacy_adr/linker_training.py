@@ -35,7 +35,7 @@ from wasabi import msg
 from .corpora.problems import InputError
 from .kb.meddra import MeddraKB, load_meddra
 from .metrics import machine_description, write_rows
-from .pipeline.meddra_linker import ClassifierHead, MeddraLinker, load_encoder
+from .pipeline.meddra_linker import ClassifierHead, MeddraLinker, embedding_width, load_encoder
 
 # Thresholds (Euclidean distance between unit vectors) tried on dev.
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 29))
@@ -255,7 +255,7 @@ def train_metric_encoder(
     param_groups = [{"params": list(model.parameters()), "lr": learning_rate}]
     if class_weight > 0:
         class_ids = {code: i for i, code in enumerate(sorted({code for _, code in pairs}))}
-        softmax = torch.nn.Linear(model.get_sentence_embedding_dimension(), len(class_ids))
+        softmax = torch.nn.Linear(embedding_width(model), len(class_ids))
         # Unit vectors have small dot products: a learnable scale lets the softmax sharpen.
         scale = torch.nn.Parameter(torch.tensor(10.0))
         # A fresh layer needs a far larger step than the pre-trained encoder.

@@ -284,7 +284,7 @@ class MeddraLinker:
         if self.encoder is None:
             self._require_initialized()
         if not texts:
-            return numpy.zeros((0, self.encoder.get_sentence_embedding_dimension()), dtype="float32")
+            return numpy.zeros((0, embedding_width(self.encoder)), dtype="float32")
         vectors = self.encoder.encode(
             texts,
             batch_size=self.cfg["batch_size"],
@@ -452,6 +452,12 @@ class MeddraLinker:
             index=ConceptIndex.from_disk(path / INDEX_DIR),
         )
         return self
+
+
+def embedding_width(encoder: Any) -> int:
+    """The vector width of a sentence-transformers model (the method was renamed in 5.x)."""
+    width = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
+    return width()
 
 
 def load_encoder(path: Union[str, Path]) -> Any:
