@@ -444,7 +444,7 @@ def train_linker(
     batch_size: int = 32,
     learning_rate: float = 3e-5,
     margin: float = 1.0,
-    class_weight: float = 0.0,
+    class_weight: float = 1.0,
     classifier_epochs: int = 100,
     seed: int = 0,
     max_mentions: Optional[int] = None,

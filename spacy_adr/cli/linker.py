@@ -24,7 +24,7 @@ def train_linker_cli(
     batch_size: int = typer.Option(32, "--batch-size", help="Triplets per step."),
     learning_rate: float = typer.Option(3e-5, "--lr", help="Fine-tuning learning rate."),
     margin: float = typer.Option(1.0, "--margin", help="Triplet margin (Euclidean, unit vectors)."),
-    class_weight: float = typer.Option(0.0, "--class-weight", help="Weight of a softmax loss over the seen codes added to the triplet fine-tuning (0: triplet loss alone)."),
+    class_weight: float = typer.Option(1.0, "--class-weight", help="Weight of a softmax loss over the seen codes added to the triplet fine-tuning (0: triplet loss alone)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     summary: Optional[Path] = typer.Option(None, "--summary", help="Write timings, counts and dev rows to this JSON file."),
 ) -> None:
