@@ -10,8 +10,8 @@ instead of two.
 The two tasks come from different SMM4H releases that share tweets: 702 Task 3 train tweets
 are Task 2 en dev tweets (a third of its ADR tweets) and 213 Task 2 en train tweets are Task 3
 dev tweets. Trained on both unfiltered, the classifier read F1 0.74 on Task 2 en dev, against
-0.62 with those tweets left out (both measured): it had seen the answers. `exclude` drops every training tweet whose
-text is in the given corpora, so the dev sets stay unseen.
+0.62 with those tweets left out (both measured): it had seen the answers. `exclude` drops
+every training tweet whose text is in the given corpora, so the dev sets stay unseen.
 """
 import random
 from pathlib import Path
