@@ -13,7 +13,12 @@
 3. Classifier (`train_classifier`): a softmax layer over the LLTs seen in training, on the
    fine-tuned encoder's (frozen) mention vectors; one encoder serves both paths, so the
    pipeline carries one model.
-4. The threshold between the two is chosen on dev (`choose_threshold`).
+4. Mention memory (`index_mentions`): the Task 3 train mentions join the LLT names in the
+   metric path's index, each as an extra name of its code, so a new mention near an annotated
+   one gets that annotation's code (the annotators' choice among close LLTs, which MedDRA's
+   names alone do not show). Only the target corpus: CADEC and SMM4H 2017 annotate other
+   LLTs of the same PTs and lowered dev accuracy when added (measured).
+5. The threshold between the metric path and the classifier is chosen on dev (`choose_threshold`).
 
 `evaluate_linker` computes acc@1 on gold mentions for the classifier alone, the metric path
 alone and the combination at several thresholds, seen and unseen concepts apart, and
@@ -37,6 +42,8 @@ from .kb.meddra import MeddraKB, load_meddra
 from .metrics import machine_description, write_rows
 from .pipeline.meddra_linker import ClassifierHead, MeddraLinker, embedding_width, load_encoder
 
+# The `Mention.source` values of the training mentions.
+MENTION_SOURCES = ("task3", "cadec", "smm4h2017")
 # Thresholds (Euclidean distance between unit vectors) tried on dev.
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 29))
 
@@ -431,6 +438,26 @@ def choose_threshold(rows: Sequence[Dict[str, Any]]) -> float:
     return float(best["threshold"])
 
 
+def index_mentions(mentions: Sequence[Mention], sources: Iterable[str]) -> Tuple[List[str], List[str]]:
+    """The mentions of some sources as (texts, codes) for `MeddraLinker.add_mentions`, one per
+    distinct lowercased text, labelled with its most frequent code (the first seen among ties).
+
+    mentions (Sequence[Mention]): Training mentions.
+    sources (Iterable[str]): The sources to take ("task3", "cadec", "smm4h2017").
+    RETURNS (Tuple[List[str], List[str]]): Texts and codes, in first-seen order.
+    """
+    sources = set(sources)
+    codes_of: Dict[str, Counter] = {}
+    text_of: Dict[str, str] = {}
+    for m in mentions:
+        if m.source in sources:
+            key = m.text.lower().strip()
+            text_of.setdefault(key, m.text)
+            codes_of.setdefault(key, Counter())[m.code] += 1
+    texts = [text_of[key] for key in codes_of]
+    return texts, [counts.most_common(1)[0][0] for counts in codes_of.values()]
+
+
 def train_linker(
     output_dir: Path,
     *,
@@ -446,6 +473,7 @@ def train_linker(
     margin: float = 1.0,
     class_weight: float = 1.0,
     classifier_epochs: int = 100,
+    memory_sources: Sequence[str] = ("task3",),
     seed: int = 0,
     max_mentions: Optional[int] = None,
 ) -> Dict[str, Any]:
@@ -465,10 +493,15 @@ def train_linker(
     margin (float): Triplet margin.
     class_weight (float): Weight of the softmax loss added to the triplet fine-tuning.
     classifier_epochs (int): Full-batch steps of the classifier.
+    memory_sources (Sequence[str]): Sources whose training mentions join the LLT names in the
+        metric path's index (`index_mentions`); empty: the names alone.
     seed (int): Random seed.
     max_mentions (Optional[int]): Use only this many training mentions (quick runs).
     RETURNS (Dict[str, Any]): Timings, counts, the chosen threshold and the dev rows.
     """
+    unknown = sorted(set(memory_sources) - set(MENTION_SOURCES))
+    if unknown:
+        raise ValueError(f"Unknown mention sources {unknown} for the linker's index (--memory); choose from {list(MENTION_SOURCES)}")
     timings: Dict[str, float] = {}
     start = time.perf_counter()
     kb = load_meddra(meddra)
@@ -496,6 +529,7 @@ def train_linker(
     timings["classifier_s"] = time.perf_counter() - t
     t = time.perf_counter()
     linker.set_parts(kb=kb, encoder=encoder, classifier=head, progress=True)
+    linker.add_mentions(*index_mentions(mentions, memory_sources))
     timings["index_s"] = time.perf_counter() - t
     dev = read_docbin_mentions(task3_dev, source="task3_dev")
     rows = accuracy_rows(linker, dev, command="spacy-adr train-linker")
@@ -512,6 +546,7 @@ def train_linker(
         "threshold": threshold,
         "n_mentions": len(mentions),
         "n_classes": len(head.codes),
+        "n_index_mentions": linker.n_mentions,
         "timings": timings,
         "dev_rows": rows,
     }

@@ -59,6 +59,18 @@ def test_build_encodes_in_batches(vectors):
     assert len(index) == 5
 
 
+def test_extend_appends_searchable_rows(tmp_path, vectors):
+    index = ConceptIndex(vectors[:10], [str(i) for i in range(10)])
+    index.extend(vectors[10:12] * 3.0, ["5", "99"])
+    assert len(index) == 12 and index.codes[10:] == ["5", "99"]
+    scores, rows = index.search(vectors[11:12], k=1)
+    assert index.codes[rows[0, 0]] == "99" and scores[0, 0] == pytest.approx(1.0, abs=1e-2)
+    index.to_disk(tmp_path / "index")
+    assert ConceptIndex.from_disk(tmp_path / "index").codes == index.codes
+    with pytest.raises(ValueError, match="width 3"):
+        index.extend(numpy.ones((1, 3), dtype="float32"), ["1"])
+
+
 def test_shape_errors(vectors):
     with pytest.raises(ValueError, match="codes"):
         ConceptIndex(vectors, ["1"])

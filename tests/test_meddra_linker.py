@@ -19,6 +19,7 @@ from spacy_adr.linker_training import (
     Mention,
     accuracy_rows,
     choose_threshold,
+    index_mentions,
     map_pt_mentions,
     train_classifier,
     train_metric_encoder,
@@ -217,6 +218,39 @@ def test_initialize_from_trained_folder(tmp_path, linker):
     assert component.link_texts(["Alopecia"])[0].code == ALOPECIA
 
 
+def test_added_mentions_are_found_by_the_metric_path(tmp_path, linker):
+    # A random encoder puts "so tired of it" nowhere near "Fatigue"; once annotated, it is found.
+    assert linker.link_texts(["so tired of it"], threshold=3.0)[0].code != "10016256"
+    linker.add_mentions(["so tired of it"], ["10016256"])
+    assert linker.n_mentions == 1 and len(linker.index) == len(linker.kb) + 1
+    link = linker.link_texts(["so tired of it"], threshold=0.5)[0]
+    assert (link.code, link.method) == ("10016256", "metric")
+    assert link.distance == pytest.approx(0.0, abs=0.05)
+    assert linker.link_texts(["Alopecia"], threshold=0.5)[0].code == ALOPECIA  # names still there
+    linker.to_disk(tmp_path / "linker")
+    loaded = MeddraLinker().from_disk(tmp_path / "linker")
+    assert loaded.n_mentions == 1
+    assert loaded.link_texts(["so tired of it"], threshold=0.5)[0].code == "10016256"
+    with pytest.raises(ValueError, match="not in the MedDRA KB: \\['99999999'\\]"):
+        linker.add_mentions(["blah"], ["99999999"])
+    with pytest.raises(ValueError, match="2 mentions for 1 codes"):
+        linker.add_mentions(["a", "b"], [HEADACHE])
+
+
+def test_index_mentions_keeps_one_code_per_text():
+    mentions = [
+        Mention("Cant sleep", INSOMNIA, "task3"),
+        Mention("cant sleep ", "10041017", "task3"),
+        Mention("cant sleep", INSOMNIA, "task3"),
+        Mention("headache", HEADACHE, "cadec"),
+        Mention("migraine", HEADACHE, "task3"),
+    ]
+    texts, codes = index_mentions(mentions, ["task3"])
+    # Lowercased texts merged, the most frequent code kept; other sources left out.
+    assert (texts, codes) == (["Cant sleep", "migraine"], [INSOMNIA, HEADACHE])
+    assert index_mentions(mentions, []) == ([], [])
+
+
 def test_map_pt_mentions(kb):
     records = [("feeling sick", "10025482", 1), ("lousy", "10025482", 2), ("blah", "10047899", 3), ("x", "99999999", 4)]
     mentions, how = map_pt_mentions(records, kb, {"10047896": 5})
@@ -285,7 +319,20 @@ def test_cli_train_and_evaluate(tmp_path, fixtures_dir, encoder_dir, toy_mention
     assert {"classifier", "metric", "combined"} <= set(by_variant)
     assert by_variant["combined"]["n"] == 7 and by_variant["combined"]["n_unseen"] == 1
     speed = [r for r in rows if r["task"] == "speed"][0]
-    assert speed["n_names"] == 22 and speed["mentions_per_s"] > 0
+    # The 22 LLT names and the 17 distinct train mentions (`--memory task3`, the default).
+    assert speed["n_names"] == 22 + 17 and speed["mentions_per_s"] > 0
+    result = runner.invoke(app, [
+        "train-linker", str(tmp_path / "names-only"), "--meddra", str(fixtures_dir / "meddra" / "llt.tsv"),
+        "--train", str(tmp_path / "train.spacy"), "--dev", str(tmp_path / "dev.spacy"),
+        "--base-model", str(encoder_dir), "--epochs", "0", "--memory", "none",
+    ])
+    assert result.exit_code == 0, result.output
+    assert len(MeddraLinker().from_disk(tmp_path / "names-only").index) == 22
+    result = runner.invoke(app, [
+        "train-linker", str(tmp_path / "bad"), "--meddra", str(fixtures_dir / "meddra" / "llt.tsv"),
+        "--train", str(tmp_path / "train.spacy"), "--dev", str(tmp_path / "dev.spacy"), "--memory", "task3,tweets",
+    ])
+    assert result.exit_code == 1 and "Unknown mention sources ['tweets']" in result.output
 
 
 def test_end_to_end_evaluation(tmp_path, fixtures_dir, encoder_dir, head_file):

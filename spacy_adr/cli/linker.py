@@ -25,17 +25,24 @@ def train_linker_cli(
     learning_rate: float = typer.Option(3e-5, "--lr", help="Fine-tuning learning rate."),
     margin: float = typer.Option(1.0, "--margin", help="Triplet margin (Euclidean, unit vectors)."),
     class_weight: float = typer.Option(1.0, "--class-weight", help="Weight of a softmax loss over the seen codes added to the triplet fine-tuning (0: triplet loss alone)."),
+    memory: str = typer.Option("task3", "--memory", help="Comma-separated sources whose training mentions join the LLT names in the metric index (task3, cadec, smm4h2017); 'none' for the names alone."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     summary: Optional[Path] = typer.Option(None, "--summary", help="Write timings, counts and dev rows to this JSON file."),
 ) -> None:
     """Train the MedDRA linker (triplet-tuned encoder + softmax classifier) and choose its threshold on dev."""
+    from ..corpora.problems import InputError
     from ..linker_training import train_linker
 
-    result = train_linker(
-        output_dir, meddra=meddra, task3_train=task3_train, task3_dev=task3_dev, cadec=cadec,
-        smm4h2017=smm4h2017, base_model=base_model, epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, margin=margin, class_weight=class_weight, seed=seed,
-    )
+    memory_sources = [] if memory.strip().lower() == "none" else [s.strip() for s in memory.split(",") if s.strip()]
+    try:
+        result = train_linker(
+            output_dir, meddra=meddra, task3_train=task3_train, task3_dev=task3_dev, cadec=cadec,
+            smm4h2017=smm4h2017, base_model=base_model, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, margin=margin, class_weight=class_weight,
+            memory_sources=memory_sources, seed=seed,
+        )
+    except (InputError, FileNotFoundError, ValueError) as err:
+        msg.fail(str(err), exits=1)
     timings = ", ".join(f"{k} {v:.0f}" for k, v in result["timings"].items())
     msg.info(f"Seconds: {timings}")
     if summary is not None:

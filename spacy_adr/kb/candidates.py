@@ -71,6 +71,18 @@ class ConceptIndex:
         vectors = numpy.concatenate(chunks) if chunks else numpy.zeros((0, width), dtype="float32")
         return cls(vectors, codes)
 
+    def extend(self, vectors: Union[numpy.ndarray, torch.Tensor], codes: Sequence[str]) -> None:
+        """Append rows, e.g. vectors of labelled training mentions as extra names of their codes.
+
+        vectors (Union[numpy.ndarray, torch.Tensor]): One row per code; normalised here.
+        codes (Sequence[str]): The code of each row.
+        """
+        extra = ConceptIndex(vectors, codes)
+        if len(extra) and extra.width != self.width:
+            raise ValueError(f"ConceptIndex.extend: vectors of width {extra.width}, index of width {self.width}")
+        self.vectors = torch.cat([self.vectors, extra.vectors]).contiguous()
+        self.codes += extra.codes
+
     def __len__(self) -> int:
         return len(self.codes)
 

@@ -5,7 +5,9 @@ The method of the KFU NLP system at SMM4H 2020 Task 3, on a sentence-transformer
 - Metric path: the encoder (fine-tuned with a triplet loss so that a mention lies near the
   name of its concept) embeds the mention; the nearest of all MedDRA LLT names by Euclidean
   distance between unit vectors (`spacy_adr.kb.candidates.ConceptIndex`) is the answer. Every
-  LLT is reachable this way, also concepts never seen in training.
+  LLT is reachable this way, also concepts never seen in training. The index may also hold
+  labelled mentions as extra names of their LLTs (`add_mentions`; the training adds the Task 3
+  train mentions), so a mention near one annotated before gets that annotation's code.
 - Classifier path: a softmax layer over the LLTs seen in training, on the same mention vector
   (mean-pooled token vectors, unit length).
 - Combination: the metric answer when its distance is below `threshold`, else the classifier's.
@@ -23,8 +25,9 @@ Parts and where they come from:
 - `initialize(trained=...)`: a folder written by `spacy-adr train-linker` (the component's
   own `to_disk` format), so a config need not repeat the training.
 The component's folder holds `cfg`, `kb.tsv`, `encoder/` (the fine-tuned sentence
-transformer), `classifier.safetensors` and `index/` (the LLT name vectors in bf16): about
-155 MB for MiniLM-L6 and 79,507 LLTs.
+transformer), `classifier.safetensors` and `index/` (the vectors of the LLT names and of the
+added mentions in bf16, with their codes; never the mention texts, which are licensed data):
+about 155 MB for MiniLM-L6 and 79,507 LLTs.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +96,8 @@ class Link:
     code (str): LLT code.
     score (float): Cosine similarity (metric path) or softmax probability (classifier path).
     method (str): "metric" or "classifier".
-    distance (float): Distance of the nearest concept name (metric path), whichever path won.
+    distance (float): Distance of the nearest concept name or added mention (metric path),
+        whichever path won.
     candidates (List[Tuple[str, float]]): Top-k (code, score) of the path that answered.
     """
 
@@ -247,9 +251,28 @@ class MeddraLinker:
         self.kb, self.encoder, self.classifier = kb, encoder, classifier
         if index is None:
             index = build_index(kb, self.encode, progress=progress)
-        elif index.codes != kb.codes:
+        elif index.codes[: len(kb)] != kb.codes or any(code not in kb for code in index.codes[len(kb) :]):
             raise ValueError(f"{self.name}: the concept index does not match the KB")
         self.index = index
+
+    def add_mentions(self, texts: Sequence[str], codes: Sequence[str]) -> None:
+        """Add labelled mentions to the metric path's index as extra names of their LLTs.
+
+        texts (Sequence[str]): Mentions, e.g. the annotated mentions of a training corpus.
+        codes (Sequence[str]): The LLT code of each mention; every code must be in the KB.
+        """
+        self._require_initialized()
+        if len(texts) != len(codes):
+            raise ValueError(f"{self.name}: {len(texts)} mentions for {len(codes)} codes")
+        unknown = sorted({code for code in codes if code not in self.kb})
+        if unknown:
+            raise ValueError(f"{self.name}: mention codes not in the MedDRA KB: {unknown[:5]}")
+        self.index.extend(self.encode(list(texts)), codes)
+
+    @property
+    def n_mentions(self) -> int:
+        """RETURNS (int): Labelled mentions in the index besides the KB's names."""
+        return len(self.index) - len(self.kb) if self.is_initialized else 0
 
     @property
     def is_initialized(self) -> bool:
