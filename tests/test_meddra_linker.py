@@ -312,12 +312,17 @@ def test_cli_train_and_evaluate(tmp_path, fixtures_dir, encoder_dir, toy_mention
     ])
     assert result.exit_code == 0, result.output
     metrics = tmp_path / "metrics.json"
-    result = runner.invoke(app, ["evaluate-linker", str(tmp_path / "linker"), str(tmp_path / "dev.spacy"), "-o", str(metrics)])
+    result = runner.invoke(app, ["evaluate-linker", str(tmp_path / "linker"), str(tmp_path / "dev.spacy"), "-o", str(metrics),
+                                 "--train", str(tmp_path / "train.spacy")])
     assert result.exit_code == 0, result.output
     rows = json.loads(metrics.read_text())
-    by_variant = {r["variant"]: r for r in rows if r["task"] == "linker"}
+    by_variant = {r["variant"]: r for r in rows if r["task"] == "linker" and r["split"] == "task3_dev"}
     assert {"classifier", "metric", "combined"} <= set(by_variant)
     assert by_variant["combined"]["n"] == 7 and by_variant["combined"]["n_unseen"] == 1
+    # Six dev tweets are train tweets: only "so hair loss today" is new.
+    new = {r["variant"]: r for r in rows if r.get("split") == "task3_dev_new_tweets"}
+    assert set(new) == {"classifier", "metric", "combined"}
+    assert new["combined"]["n"] == 1 and new["combined"]["threshold"] == by_variant["combined"]["threshold"]
     speed = [r for r in rows if r["task"] == "speed"][0]
     # The 22 LLT names and the 17 distinct train mentions (`--memory task3`, the default).
     assert speed["n_names"] == 22 + 17 and speed["mentions_per_s"] > 0

@@ -55,15 +55,16 @@ def evaluate_linker_cli(
     linker_dir: Path = typer.Argument(..., help="Folder written by `spacy-adr train-linker`."),
     dev: Path = typer.Argument(..., help=".spacy file with gold ADR spans and LLT codes."),
     output: Path = typer.Option(Path("metrics/linker_task3_dev.json"), "--output", "-o", help="Metrics JSON to write."),
+    train: Optional[Path] = typer.Option(None, "--train", help="Training .spacy: also score the dev mentions of tweets not in it."),
 ) -> None:
     """acc@1 of the classifier, the metric path and their combination; search speed and memory."""
     from ..linker_training import evaluate_linker
 
-    rows = evaluate_linker(linker_dir, dev, output=output, command="spacy-adr " + " ".join(sys.argv[1:]))
+    rows = evaluate_linker(linker_dir, dev, output=output, train=train, command="spacy-adr " + " ".join(sys.argv[1:]))
     for row in rows:
         if row["task"] == "linker" and row["variant"] in ("classifier", "metric", "combined"):
             msg.text(
-                f"{row['variant']:<10} acc@1 {row['acc1']:.4f} (seen {row['acc1_seen']:.4f}, "
+                f"{row['split']:<21} {row['variant']:<10} acc@1 {row['acc1']:.4f} (seen {row['acc1_seen']:.4f}, "
                 f"unseen {row['acc1_unseen']:.4f}, n {row['n']})"
             )
     speed = rows[-1]
