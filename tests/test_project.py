@@ -31,7 +31,8 @@ def run_workflow(
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     return subprocess.run(
         [sys.executable, "-m", "spacy", "project", "run", workflow, str(project)],
-        env=env, capture_output=True, text=True, timeout=900,
+        # `all` takes ~10 minutes on an idle 2-core machine; the limit only catches a hang.
+        env=env, capture_output=True, text=True, timeout=1800,
     )
 
 
