@@ -31,7 +31,7 @@ def run_workflow(
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     return subprocess.run(
         [sys.executable, "-m", "spacy", "project", "run", workflow, str(project)],
-        # `all` takes ~10 minutes on an idle 2-core machine; the limit only catches a hang.
+        # The limit only catches a hang: on a busy 2-core machine `all` ran past 15 minutes.
         env=env, capture_output=True, text=True, timeout=1800,
     )
 
