@@ -114,3 +114,56 @@ def test_one_transformer_learns_from_both_heads(tiny_bert, tmp_path):
     assert ents_of(docs2) == ents_of(docs)
     for doc, doc2 in zip(docs, docs2):
         assert doc2.cats["ADR"] == pytest.approx(doc.cats["ADR"], abs=1e-5)
+
+
+def test_ner_negatives_are_noadr_tweets_with_no_entities(tmp_path):
+    spans = write_span_corpus(tmp_path / "spans.spacy", ["[sick] from pill", "dose felt fine"])
+    classes = write_corpus(tmp_path / "classes.spacy",
+                           [("pos tweet", 1.0)] + [(f"neg {i}", 0.0) for i in range(10)])
+    make = spacy.registry.readers.get("spacy-adr.MultiTaskCorpus.v1")
+    reader = make([spans], [classes], span_repeats=2, negative_ratio=5.0, ner_negative_ratio=0.75)
+    rows = read_all(reader)
+    # 4 span documents in a pass -> 3 of the 5 drawn negatives get entities "none"; the ADR
+    # tweet of the classification corpus keeps its entities missing
+    negatives = [has_ents for text, _, has_ents in rows if text.startswith("neg")]
+    assert len(negatives) == 5 and sum(negatives) == 3
+    assert [has_ents for text, _, has_ents in rows if text == "pos tweet"] == [False]
+    marked = [eg.reference for eg in reader(spacy.blank("en")) if eg.reference.text.startswith("neg")
+              and eg.reference.has_annotation("ENT_IOB")]
+    assert all(token.ent_iob_ == "O" for doc in marked for token in doc)
+    with pytest.raises(ValueError, match="ner_negative_ratio must be >= 0"):
+        make([spans], [classes], ner_negative_ratio=-1)
+
+
+def train_ner_from(reader, steps=50):
+    """A fast NER (shape + lowercase features, no transformer) trained on a reader's passes."""
+    from test_models import ner_cfg, shape_tok2vec_cfg
+
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    tok2vec = shape_tok2vec_cfg()
+    tok2vec["embed"]["attrs"] = ["LOWER", "SHAPE"]
+    tok2vec["embed"]["rows"] = [200, 50]
+    nlp.add_pipe("ner", config=ner_cfg(tok2vec))
+    optimizer = nlp.initialize(lambda: reader(nlp))
+    for _ in range(steps):
+        nlp.update(list(reader(nlp)), sgd=optimizer)
+    return nlp
+
+
+def test_ner_negatives_teach_the_ner_silence_on_noadr_tweets(tmp_path):
+    spans = write_span_corpus(tmp_path / "spans.spacy", [
+        "[sick] from this pill", "that drug made me [sick]", "[sick] and [dizzy] after dose",
+        "the pill left me [dizzy]", "took my dose today",
+    ])
+    noadr = ["sick of this rain", "so sick of traffic", "sick of work already", "dizzy heights of fame"]
+    classes = write_corpus(tmp_path / "classes.spacy", [(text, 0.0) for text in noadr])
+    make = spacy.registry.readers.get("spacy-adr.MultiTaskCorpus.v1")
+    unseen = ["sick of this traffic", "so sick of rain"]
+    without = train_ner_from(make([spans], [classes], negative_ratio=0))
+    # The control: taught by Task-3-like documents only, the NER marks "sick" on NoADR tweets
+    assert any(doc.ents for doc in without.pipe(unseen))
+    with_negatives = train_ner_from(make([spans], [classes], negative_ratio=0, ner_negative_ratio=1.0))
+    assert not any(doc.ents for doc in with_negatives.pipe(unseen))
+    # ... and still finds the mentions of ADR tweets
+    assert [e.text for e in with_negatives("sick from that pill").ents] == ["sick"]
