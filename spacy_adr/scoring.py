@@ -2,7 +2,7 @@
 offsets are character offsets into the original tweet, as the SMM4H scorer compares them.
 Tweets: P/R/F1 of the positive (ADR) class at a decision threshold.
 """
-from typing import Dict, Iterable, Sequence, Tuple
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 Offsets = Tuple[int, int]
 LinkedOffsets = Tuple[int, int, str]
@@ -19,34 +19,88 @@ def _prf(p_hits: int, n_pred: int, r_hits: int, n_gold: int) -> Tuple[float, flo
     return p, r, f
 
 
-def score_spans(
-    predicted: Iterable[Sequence[Offsets]], gold: Iterable[Sequence[Offsets]]
-) -> Dict[str, float]:
-    """Strict and relaxed P/R/F1 of spans, document by document.
+def span_counts(
+    predicted: Sequence[LinkedOffsets], gold: Sequence[LinkedOffsets]
+) -> Dict[str, int]:
+    """The hit counts of one document's spans, the parts of every SMM4H span score.
 
     Strict: a predicted span is right when a gold span has exactly its offsets. Relaxed:
     precision counts predicted spans that overlap some gold span, recall counts gold spans
-    that some predicted span overlaps.
+    that some predicted span overlaps. Linked ("e2e"): relaxed, and the codes are equal.
+
+    predicted (Sequence[LinkedOffsets]): (start, end, code) of each predicted span.
+    gold (Sequence[LinkedOffsets]): (start, end, code) of each gold span.
+    RETURNS (Dict[str, int]): n_pred, n_gold, strict_hits, relaxed_p_hits, relaxed_r_hits,
+        e2e_p_hits, e2e_r_hits; the span counts are of distinct offsets.
+    """
+    pred_spans, gold_spans = {p[:2] for p in predicted}, {g[:2] for g in gold}
+    pred_linked, gold_linked = set(predicted), set(gold)
+    return {
+        "n_pred": len(pred_spans),
+        "n_gold": len(gold_spans),
+        "strict_hits": len(pred_spans & gold_spans),
+        "relaxed_p_hits": sum(any(_overlaps(p, g) for g in gold_spans) for p in pred_spans),
+        "relaxed_r_hits": sum(any(_overlaps(g, p) for p in pred_spans) for g in gold_spans),
+        "n_pred_linked": len(pred_linked),
+        "n_gold_linked": len(gold_linked),
+        "e2e_p_hits": sum(
+            any(p[2] == g[2] and _overlaps(p[:2], g[:2]) for g in gold_linked) for p in pred_linked
+        ),
+        "e2e_r_hits": sum(
+            any(p[2] == g[2] and _overlaps(p[:2], g[:2]) for p in pred_linked) for g in gold_linked
+        ),
+    }
+
+
+def scores_from_counts(counts: Dict[str, float]) -> Dict[str, Dict[str, float]]:
+    """Strict, relaxed and end-to-end P/R/F1 from summed (possibly weighted) `span_counts`.
+
+    counts (Dict[str, float]): Sums of the fields of `span_counts` over documents.
+    RETURNS (Dict[str, Dict[str, float]]): "ner": strict_p/r/f, relaxed_p/r/f, n_pred, n_gold;
+        "e2e": relaxed_p/r/f, n_pred, n_gold.
+    """
+    strict = _prf(counts["strict_hits"], counts["n_pred"], counts["strict_hits"], counts["n_gold"])
+    relaxed = _prf(counts["relaxed_p_hits"], counts["n_pred"], counts["relaxed_r_hits"], counts["n_gold"])
+    linked = _prf(counts["e2e_p_hits"], counts["n_pred_linked"], counts["e2e_r_hits"], counts["n_gold_linked"])
+    return {
+        "ner": {
+            "strict_p": strict[0], "strict_r": strict[1], "strict_f": strict[2],
+            "relaxed_p": relaxed[0], "relaxed_r": relaxed[1], "relaxed_f": relaxed[2],
+            "n_pred": counts["n_pred"], "n_gold": counts["n_gold"],
+        },
+        "e2e": {
+            "relaxed_p": linked[0], "relaxed_r": linked[1], "relaxed_f": linked[2],
+            "n_pred": counts["n_pred_linked"], "n_gold": counts["n_gold_linked"],
+        },
+    }
+
+
+def sum_counts(per_doc: Iterable[Dict[str, int]], weights: Optional[Iterable[float]] = None) -> Dict[str, float]:
+    """Add up `span_counts` of several documents, each counted `weight` times (default once)."""
+    total: Dict[str, float] = {}
+    per_doc = list(per_doc)
+    weights = [1.0] * len(per_doc) if weights is None else list(weights)
+    for counts, weight in zip(per_doc, weights, strict=True):
+        for key, value in counts.items():
+            total[key] = total.get(key, 0.0) + weight * value
+    return total
+
+
+def score_spans(
+    predicted: Iterable[Sequence[Offsets]], gold: Iterable[Sequence[Offsets]]
+) -> Dict[str, float]:
+    """Strict and relaxed P/R/F1 of spans, document by document (see `span_counts`).
 
     predicted (Iterable[Sequence[Offsets]]): Per document, (start, end) of each predicted span.
     gold (Iterable[Sequence[Offsets]]): Per document, (start, end) of each gold span.
     RETURNS (Dict[str, float]): strict_p/r/f, relaxed_p/r/f, n_pred, n_gold.
     """
-    strict_hits = relaxed_p_hits = relaxed_r_hits = n_pred = n_gold = 0
-    for pred_doc, gold_doc in zip(predicted, gold, strict=True):
-        pred_set, gold_set = set(pred_doc), set(gold_doc)
-        n_pred += len(pred_set)
-        n_gold += len(gold_set)
-        strict_hits += len(pred_set & gold_set)
-        relaxed_p_hits += sum(any(_overlaps(p, g) for g in gold_set) for p in pred_set)
-        relaxed_r_hits += sum(any(_overlaps(g, p) for p in pred_set) for g in gold_set)
-    strict = _prf(strict_hits, n_pred, strict_hits, n_gold)
-    relaxed = _prf(relaxed_p_hits, n_pred, relaxed_r_hits, n_gold)
-    return {
-        "strict_p": strict[0], "strict_r": strict[1], "strict_f": strict[2],
-        "relaxed_p": relaxed[0], "relaxed_r": relaxed[1], "relaxed_f": relaxed[2],
-        "n_pred": n_pred, "n_gold": n_gold,
-    }
+    per_doc = [
+        span_counts([(*p, "") for p in pred_doc], [(*g, "") for g in gold_doc])
+        for pred_doc, gold_doc in zip(predicted, gold, strict=True)
+    ]
+    scores = scores_from_counts(sum_counts(per_doc))["ner"]
+    return {**scores, "n_pred": int(scores["n_pred"]), "n_gold": int(scores["n_gold"])}
 
 
 def score_linked_spans(
@@ -58,19 +112,9 @@ def score_linked_spans(
     gold (Iterable[Sequence[LinkedOffsets]]): Per document, (start, end, code) triples.
     RETURNS (Dict[str, float]): relaxed_p/r/f, n_pred, n_gold.
     """
-    p_hits = r_hits = n_pred = n_gold = 0
-    for pred_doc, gold_doc in zip(predicted, gold, strict=True):
-        pred_set, gold_set = set(pred_doc), set(gold_doc)
-        n_pred += len(pred_set)
-        n_gold += len(gold_set)
-        p_hits += sum(
-            any(p[2] == g[2] and _overlaps(p[:2], g[:2]) for g in gold_set) for p in pred_set
-        )
-        r_hits += sum(
-            any(p[2] == g[2] and _overlaps(p[:2], g[:2]) for p in pred_set) for g in gold_set
-        )
-    p, r, f = _prf(p_hits, n_pred, r_hits, n_gold)
-    return {"relaxed_p": p, "relaxed_r": r, "relaxed_f": f, "n_pred": n_pred, "n_gold": n_gold}
+    per_doc = [span_counts(pred_doc, gold_doc) for pred_doc, gold_doc in zip(predicted, gold, strict=True)]
+    scores = scores_from_counts(sum_counts(per_doc))["e2e"]
+    return {**scores, "n_pred": int(scores["n_pred"]), "n_gold": int(scores["n_gold"])}
 
 
 def score_binary(
