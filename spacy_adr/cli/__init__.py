@@ -12,4 +12,4 @@ app = typer.Typer(
 from . import annotate, check_data, convert, evaluate, finetune  # noqa: E402,F401
 from . import encoders  # noqa: E402,F401
 from . import linker  # noqa: E402,F401
-from . import benchmark, textcat, vectors  # noqa: E402,F401
+from . import benchmark, stream, textcat, vectors  # noqa: E402,F401

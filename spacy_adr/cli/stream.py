@@ -1,0 +1,107 @@
+"""`spacy-adr evaluate-stream` and `tune-gate`: span figures at a realistic ADR rate, and the
+gate threshold chosen on them."""
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from wasabi import msg
+
+from . import app
+
+SPANS_HELP = "Tweets with gold ADR spans (.spacy), e.g. corpus/task3/dev.spacy."
+NOADR_HELP = "Tweets with ADR/NoADR labels (.spacy), e.g. corpus/task2/en/dev.spacy: its NoADR tweets join the stream and its ADR share is the natural rate."
+EXCLUDE_HELP = "Corpora (.spacy) of tweets the models trained on, left out of the stream; repeatable."
+
+SHOWN = ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_f", "e2e_relaxed_f", "false_spans_per_1000_noadr")
+
+
+def _load_stream(spans: Path, noadr: Path, exclude: List[Path]):
+    from ..stream import read_stream
+
+    try:
+        tweets = read_stream(spans, noadr, exclude=exclude)
+    except ValueError as error:
+        msg.fail(str(error), exits=1)
+    n_noadr = sum(1 for tweet in tweets if tweet.source == "noadr")
+    msg.info(f"Stream: {len(tweets) - n_noadr} span tweets ({spans}), {n_noadr} unseen NoADR tweets ({noadr})")
+    return tweets
+
+
+def _show(rows: List[dict]) -> None:
+    table = [(row["variant"], row["split"], *(f"{row[key]:.3f}" for key in SHOWN)) for row in rows]
+    msg.table(table, header=("variant", "split", *SHOWN))
+
+
+@app.command("evaluate-stream")
+def evaluate_stream_cli(
+    model: str = typer.Argument(..., help="Pipeline: installed package name or path."),
+    spans: Path = typer.Option(Path("corpus/task3/dev.spacy"), "--spans", help=SPANS_HELP),
+    noadr: Path = typer.Option(Path("corpus/task2/en/dev.spacy"), "--noadr", help=NOADR_HELP),
+    exclude: List[Path] = typer.Option([], "--exclude", help=EXCLUDE_HELP),
+    variant: str = typer.Option(..., "--variant", help="Name of the variant, e.g. en_adr_smm4h."),
+    rates: List[float] = typer.Option([0.03], "--rate", help="ADR rates besides the natural one; repeatable."),
+    gate_threshold: Optional[float] = typer.Option(None, "--gate-threshold", help="Apply a gate at this tweet probability (default: the pipeline's own adr_span_gate, if it has one and it is on)."),
+    output: Path = typer.Option(Path("metrics/stream_en_dev.json"), "--output", "-o", help="Metrics file."),
+) -> None:
+    """Span strict/relaxed P/R/F1, end-to-end relaxed F1 and false spans per 1,000 NoADR tweets
+    on Task 3 dev alone, at the natural ADR rate and at each --rate; with and without the gate."""
+    import spacy
+
+    from ..metrics import write_rows
+    from ..stream import find_gate, natural_rate, predict_stream, split_name, stream_rows
+
+    tweets = _load_stream(spans, noadr, exclude)
+    natural = natural_rate(noadr)
+    splits = {split_name(rate, natural): rate for rate in [None, natural, *rates]}
+    nlp = spacy.load(model)
+    gate = find_gate(nlp)
+    if gate_threshold is None and gate is not None and nlp.get_pipe(gate).gate:
+        gate_threshold = nlp.get_pipe(gate).threshold
+    predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
+    rows = stream_rows(tweets, predictions, variant=f"{variant} (gate off)" if gate_threshold is not None else variant,
+                       splits=splits, gate_threshold=None)
+    if gate_threshold is not None:
+        rows += stream_rows(tweets, predictions, variant=variant, splits=splits, gate_threshold=gate_threshold)
+    write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+    _show(rows)
+    msg.good(f"Wrote {output}")
+
+
+@app.command("tune-gate")
+def tune_gate_cli(
+    model: Path = typer.Argument(..., help="Pipeline folder with an adr_span_gate, changed in place.", exists=True, file_okay=False),
+    spans: Path = typer.Option(Path("corpus/task3/dev.spacy"), "--spans", help=SPANS_HELP),
+    noadr: Path = typer.Option(Path("corpus/task2/en/dev.spacy"), "--noadr", help=NOADR_HELP),
+    exclude: List[Path] = typer.Option([], "--exclude", help=EXCLUDE_HELP),
+    curve: Optional[Path] = typer.Option(None, "--curve", help="Also write the scores at every 0.05 of the threshold (task 'stream', one row each) to this metrics file."),
+) -> None:
+    """Choose the gate threshold with the best relaxed span F1 on the stream at the natural ADR
+    rate and store it in the pipeline's config."""
+    import spacy
+
+    from ..metrics import write_rows
+    from ..stream import find_gate, natural_rate, predict_stream, save_gate_threshold, tune_gate
+
+    nlp = spacy.load(model)
+    if find_gate(nlp) is None:
+        msg.fail(f"{model}: no adr_span_gate in the pipeline {nlp.pipe_names}", exits=1)
+    tweets = _load_stream(spans, noadr, exclude)
+    natural = natural_rate(noadr)
+    predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
+    threshold, scored = tune_gate(tweets, predictions, rate=natural)
+    name = save_gate_threshold(model, threshold)
+    best = next(row for row in scored if row["gate_threshold"] == threshold)
+    msg.good(
+        f"{model}: {name}.threshold = {threshold:.2f} (stream relaxed F1 {best['relaxed_f']:.3f} at the "
+        f"natural ADR rate {natural:.3f}; {best['false_spans_per_1000_noadr']:.1f} false spans per 1,000 "
+        f"NoADR tweets; Task 3 dev relaxed recall {best['task3_relaxed_r']:.3f})"
+    )
+    if curve is not None:
+        rows = [
+            {"task": "stream", "variant": f"{model.name} gate {row['gate_threshold']:.2f}",
+             "split": "en_dev_stream_natural", **row}
+            for row in scored if round(row["gate_threshold"] * 100) % 5 == 0
+        ]
+        write_rows(curve, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+        msg.good(f"Wrote {curve}")

@@ -1,0 +1,256 @@
+"""Span figures on a tweet stream: what users see on a dump, not on an enriched test set.
+
+Task 3 dev, on which the NER is measured, is enriched: about half its tweets have an ADR
+mention, while a real dump has a few percent. The stream mixes the tweets with span
+annotations (Task 3 dev) with tweets labelled NoADR (Task 2 en dev), which by the task's
+definition have no ADR mention, so every span on them is false. Tweets the models trained on
+(`exclude`) and tweets already among the span tweets are left out.
+
+A stated ADR rate is reached by weighting, not by sampling: each NoADR tweet counts `w` times
+so that ADR tweets make up `rate` of the weighted stream. Recall does not depend on the rate;
+precision does, through the weighted false spans. `false_spans_per_1000_noadr` is counted on
+the NoADR tweets themselves and does not depend on the rate either.
+
+The pipeline runs once with its gate open (`adr_span_gate` with `gate = false`), and a gate at
+any threshold is applied afterwards to the tweet probabilities: the same rule as the
+component's, so one run scores every threshold (`tune_gate`).
+"""
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import DocBin
+from thinc.api import Config
+from tqdm import tqdm
+
+from .corpora.multitask import read_tweet_keys, tweet_key
+from .evaluation import gold_linked_offsets
+from .scoring import LinkedOffsets, scores_from_counts, span_counts, sum_counts
+
+GATE_FACTORY = "adr_span_gate"
+
+
+@dataclass
+class StreamTweet:
+    """One tweet of the stream: its text and gold (start, end, code) spans (none: NoADR)."""
+
+    text: str
+    gold: List[LinkedOffsets]
+    source: str
+
+
+@dataclass
+class PredictedTweet:
+    """What the pipeline said of one tweet with its gate open."""
+
+    probability: Optional[float]
+    spans: List[LinkedOffsets] = field(default_factory=list)
+    scores: List[Optional[float]] = field(default_factory=list)
+
+
+def read_stream(
+    spans_path: Union[str, Path], noadr_path: Union[str, Path], *,
+    exclude: Sequence[Union[str, Path]] = (), label: str = "ADR",
+) -> List[StreamTweet]:
+    """The tweets of a stream: every span-annotated tweet and the unseen NoADR tweets.
+
+    spans_path (Union[str, Path]): `.spacy` with gold spans, e.g. corpus/task3/dev.spacy.
+    noadr_path (Union[str, Path]): `.spacy` with tweet labels, e.g. corpus/task2/en/dev.spacy;
+        its tweets with `cats[label] < 0.5` join the stream.
+    exclude (Sequence[Union[str, Path]]): `.spacy` files of tweets the models trained on.
+    label (str): The entity label and tweet category.
+    RETURNS (List[StreamTweet]): Span tweets first, then NoADR tweets.
+    """
+    for path in [spans_path, noadr_path, *exclude]:
+        if not Path(path).exists():
+            raise ValueError(f"{path}: no such corpus")
+    vocab = spacy.blank("xx").vocab
+    tweets = [
+        StreamTweet(doc.text, gold_linked_offsets(doc, label), "spans")
+        for doc in DocBin().from_disk(spans_path).get_docs(vocab)
+    ]
+    seen = {tweet_key(tweet.text) for tweet in tweets} | read_tweet_keys([Path(p) for p in exclude])
+    for doc in DocBin().from_disk(noadr_path).get_docs(vocab):
+        key = tweet_key(doc.text)
+        if doc.cats.get(label, 0.0) < 0.5 and key not in seen:
+            seen.add(key)
+            tweets.append(StreamTweet(doc.text, [], "noadr"))
+    return tweets
+
+
+def natural_rate(path: Union[str, Path], label: str = "ADR") -> float:
+    """The share of tweets labelled `label` in a classification corpus (Task 2 en dev: 9.2 %)."""
+    docs = list(DocBin().from_disk(path).get_docs(spacy.blank("xx").vocab))
+    return sum(doc.cats.get(label, 0.0) >= 0.5 for doc in docs) / len(docs)
+
+
+def find_gate(nlp: Language) -> Optional[str]:
+    """The name of the pipeline's `adr_span_gate`, if it has one."""
+    for name in nlp.pipe_names:
+        if nlp.get_pipe_meta(name).factory == GATE_FACTORY:
+            return name
+    return None
+
+
+def predict_stream(
+    nlp: Language, texts: Iterable[str], *, label: str = "ADR", batch_size: int = 128,
+    progress: bool = True,
+) -> List[PredictedTweet]:
+    """Run the pipeline with its gate open: every ADR span the NER finds, with its code and score.
+
+    nlp (Language): The pipeline.
+    texts (Iterable[str]): The tweets.
+    label (str): The entity label and tweet category.
+    batch_size (int): Batch size of nlp.pipe.
+    progress (bool): Show a progress bar.
+    RETURNS (List[PredictedTweet]): One prediction per tweet, in order.
+    """
+    texts = list(texts)
+    gate = find_gate(nlp)
+    gate_was_on = gate is not None and nlp.get_pipe(gate).gate
+    if gate is not None:
+        nlp.get_pipe(gate).gate = False
+    try:
+        predictions = []
+        docs = nlp.pipe(texts, batch_size=batch_size)
+        for doc in tqdm(docs, total=len(texts), desc="stream", disable=not progress):
+            ents = [ent for ent in doc.ents if ent.label_ == label]
+            predictions.append(PredictedTweet(
+                doc.cats.get(label),
+                [(ent.start_char, ent.end_char, ent.kb_id_) for ent in ents],
+                [ent._.adr_score for ent in ents],
+            ))
+    finally:
+        if gate is not None:
+            nlp.get_pipe(gate).gate = gate_was_on
+    return predictions
+
+
+def gated(prediction: PredictedTweet, threshold: Optional[float]) -> List[LinkedOffsets]:
+    """The spans a gate at `threshold` keeps (all of them when `threshold` is None)."""
+    if threshold is None or prediction.probability is None or prediction.probability >= threshold:
+        return prediction.spans
+    return []
+
+
+def stream_scores(
+    tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *,
+    rate: Optional[float], gate_threshold: Optional[float],
+) -> Dict[str, float]:
+    """Span and end-to-end scores of a stream at an ADR rate, under a gate.
+
+    tweets (Sequence[StreamTweet]): The stream (`read_stream`).
+    predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
+    rate (Optional[float]): The share of ADR tweets to weight the stream to; None scores the
+        span tweets alone (the enriched Task 3 setting) and leaves the NoADR tweets out.
+    gate_threshold (Optional[float]): Keep a tweet's spans when its probability reaches it;
+        None: no gate.
+    RETURNS (Dict[str, float]): strict_p/r/f, relaxed_p/r/f, e2e_relaxed_p/r/f,
+        false_spans_per_1000_noadr, adr_rate, noadr_weight, n_adr_tweets, n_noadr_tweets,
+        n_pred (weighted), n_gold.
+    """
+    if len(tweets) != len(predictions):
+        raise ValueError(f"{len(predictions)} predictions for {len(tweets)} tweets")
+    if rate is not None and not 0.0 < rate < 1.0:
+        raise ValueError(f"an ADR rate is in (0, 1), got {rate}")
+    pairs = [(t, p) for t, p in zip(tweets, predictions) if rate is not None or t.source == "spans"]
+    n_adr = sum(1 for tweet, _ in pairs if tweet.gold)
+    n_noadr = len(pairs) - n_adr
+    if rate is None:
+        weight = 1.0
+    elif not n_adr or not n_noadr:
+        raise ValueError(f"a stream needs ADR and NoADR tweets; it has {n_adr} and {n_noadr}")
+    else:
+        weight = n_adr * (1.0 - rate) / (rate * n_noadr)
+    per_doc = [span_counts(gated(pred, gate_threshold), tweet.gold) for tweet, pred in pairs]
+    weights = [1.0 if tweet.gold else weight for tweet, _ in pairs]
+    scores = scores_from_counts(sum_counts(per_doc, weights))
+    false_on_noadr = sum(counts["n_pred"] for (tweet, _), counts in zip(pairs, per_doc) if not tweet.gold)
+    row = {key: scores["ner"][key] for key in ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_f")}
+    row.update({f"e2e_{key}": scores["e2e"][key] for key in ("relaxed_p", "relaxed_r", "relaxed_f")})
+    row.update({
+        "false_spans_per_1000_noadr": 1000.0 * false_on_noadr / n_noadr if n_noadr else 0.0,
+        "adr_rate": n_adr / len(pairs) if rate is None else rate,
+        "noadr_weight": weight,
+        "n_adr_tweets": n_adr,
+        "n_noadr_tweets": n_noadr,
+        "n_pred": scores["ner"]["n_pred"],
+        "n_gold": scores["ner"]["n_gold"],
+    })
+    return row
+
+
+def tune_gate(
+    tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *, rate: float,
+    step: float = 0.01,
+) -> Tuple[float, List[Dict[str, float]]]:
+    """The gate threshold with the best relaxed span F1 on the stream at `rate`.
+
+    Ties go to the lowest threshold (the most spans kept).
+
+    tweets (Sequence[StreamTweet]): The stream (`read_stream`).
+    predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
+    rate (float): The ADR rate of the stream, e.g. the natural Task 2 rate.
+    step (float): Spacing of the thresholds tried in [0, 1).
+    RETURNS (Tuple[float, List[Dict[str, float]]]): The threshold and the curve: per
+        threshold, the stream scores and the relaxed recall on the span tweets alone.
+    """
+    curve = []
+    for i in range(int(round(1 / step))):
+        threshold = round(i * step, 6)
+        row = stream_scores(tweets, predictions, rate=rate, gate_threshold=threshold)
+        enriched = stream_scores(tweets, predictions, rate=None, gate_threshold=threshold)
+        curve.append({"gate_threshold": threshold, **row, "task3_relaxed_r": enriched["relaxed_r"],
+                      "task3_relaxed_f": enriched["relaxed_f"], "task3_strict_f": enriched["strict_f"]})
+    best = max(curve, key=lambda row: (row["relaxed_f"], -row["gate_threshold"]))
+    return best["gate_threshold"], curve
+
+
+def save_gate_threshold(model_dir: Union[str, Path], threshold: float) -> str:
+    """Store the gate threshold in a saved pipeline's config.cfg, where the gate reads it.
+
+    model_dir (Union[str, Path]): The pipeline folder, changed in place.
+    threshold (float): The new threshold.
+    RETURNS (str): The name of the gate component.
+    """
+    config_path = Path(model_dir) / "config.cfg"
+    if not config_path.exists():
+        raise ValueError(f"{model_dir}: not a saved pipeline (no config.cfg)")
+    config = Config().from_disk(config_path, interpolate=False)
+    names = [name for name, component in config["components"].items() if component.get("factory") == GATE_FACTORY]
+    if not names:
+        raise ValueError(f"{config_path}: no {GATE_FACTORY} component to store a gate threshold in")
+    config["components"][names[0]]["threshold"] = float(threshold)
+    config.to_disk(config_path)
+    return names[0]
+
+
+def stream_rows(
+    tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *, variant: str,
+    splits: Dict[str, Optional[float]], gate_threshold: Optional[float],
+) -> List[Dict]:
+    """Metrics rows (task "stream") of one gate setting, one per split.
+
+    tweets (Sequence[StreamTweet]): The stream (`read_stream`).
+    predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
+    variant (str): The variant named in the rows.
+    splits (Dict[str, Optional[float]]): Split name -> ADR rate (None: the span tweets alone).
+    gate_threshold (Optional[float]): The gate; None: all spans kept.
+    RETURNS (List[Dict]): The rows, with `gate_threshold`.
+    """
+    return [
+        {"task": "stream", "variant": variant, "split": split, "gate_threshold": gate_threshold,
+         **stream_scores(tweets, predictions, rate=rate, gate_threshold=gate_threshold)}
+        for split, rate in splits.items()
+    ]
+
+
+def split_name(rate: Optional[float], natural: float) -> str:
+    """"task3_dev" for the span tweets alone, "en_dev_stream_natural", "en_dev_stream_3pct"."""
+    if rate is None:
+        return "task3_dev"
+    if abs(rate - natural) < 1e-9:
+        return "en_dev_stream_natural"
+    return f"en_dev_stream_{rate * 100:g}pct"

@@ -1,0 +1,124 @@
+"""The stream evaluation: span tweets mixed with NoADR tweets at a stated ADR rate, and the gate."""
+import pytest
+import spacy
+from spacy.tokens import DocBin
+
+from spacy_adr.stream import (
+    PredictedTweet, StreamTweet, read_stream, save_gate_threshold, stream_scores, tune_gate,
+)
+
+# A hand-made mix. Span tweets: A1 (found exactly, right code), A2 (found with other
+# boundaries and another code), T3 (a Task 3 tweet without ADR, one false span). NoADR tweets:
+# N1 (one false span), N2 (none), N3 (two false spans).
+TWEETS = [
+    StreamTweet("A1", [(0, 4, "c1")], "spans"),
+    StreamTweet("A2", [(5, 9, "c2")], "spans"),
+    StreamTweet("T3", [], "spans"),
+    StreamTweet("N1", [], "noadr"),
+    StreamTweet("N2", [], "noadr"),
+    StreamTweet("N3", [], "noadr"),
+]
+PREDICTIONS = [
+    PredictedTweet(0.9, [(0, 4, "c1")]),
+    PredictedTweet(0.3, [(5, 8, "c3")]),
+    PredictedTweet(0.2, [(0, 3, "")]),
+    PredictedTweet(0.1, [(0, 2, "x")]),
+    PredictedTweet(0.8, []),
+    PredictedTweet(0.6, [(1, 3, ""), (4, 6, "")]),
+]
+
+
+def test_span_tweets_alone_are_the_enriched_setting():
+    row = stream_scores(TWEETS, PREDICTIONS, rate=None, gate_threshold=None)
+    assert (row["strict_p"], row["strict_r"]) == pytest.approx((1 / 3, 1 / 2))
+    assert (row["relaxed_p"], row["relaxed_r"]) == pytest.approx((2 / 3, 1.0))
+    assert (row["e2e_relaxed_p"], row["e2e_relaxed_r"]) == pytest.approx((1 / 3, 1 / 2))
+    assert (row["n_adr_tweets"], row["n_noadr_tweets"]) == (2, 1)
+    assert row["false_spans_per_1000_noadr"] == pytest.approx(1000.0)
+    assert row["adr_rate"] == pytest.approx(2 / 3)
+
+
+def test_a_rate_weights_the_noadr_tweets():
+    # Two ADR tweets and four NoADR ones: at a rate of 0.5 each NoADR tweet counts 0.5 times
+    row = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate_threshold=None)
+    assert row["noadr_weight"] == pytest.approx(0.5)
+    assert row["n_pred"] == pytest.approx(2 + 0.5 * 4)
+    assert (row["strict_p"], row["relaxed_p"], row["relaxed_r"]) == pytest.approx((1 / 4, 2 / 4, 1.0))
+    assert row["false_spans_per_1000_noadr"] == pytest.approx(1000 * 4 / 4)
+    # A rarer ADR rate weighs the false spans more: precision falls, recall stays
+    rare = stream_scores(TWEETS, PREDICTIONS, rate=0.1, gate_threshold=None)
+    assert rare["relaxed_p"] < row["relaxed_p"] and rare["relaxed_r"] == row["relaxed_r"]
+
+
+def test_the_gate_keeps_spans_of_tweets_at_or_above_its_threshold():
+    row = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate_threshold=0.5)
+    # A1 and N3 pass the gate
+    assert row["n_pred"] == pytest.approx(1 + 0.5 * 2)
+    assert (row["relaxed_p"], row["relaxed_r"], row["strict_p"]) == pytest.approx((0.5, 0.5, 0.5))
+    assert row["false_spans_per_1000_noadr"] == pytest.approx(1000 * 2 / 4)
+
+
+def test_tune_gate_takes_the_best_stream_f1_and_the_lowest_tied_threshold():
+    # Between 0.21 and 0.30 the gate drops T3 and N1 and keeps A2: relaxed F1 0.8, the best
+    threshold, curve = tune_gate(TWEETS, PREDICTIONS, rate=0.5)
+    assert threshold == pytest.approx(0.21)
+    best = next(row for row in curve if row["gate_threshold"] == threshold)
+    assert best["relaxed_f"] == pytest.approx(0.8)
+    assert best["task3_relaxed_r"] == pytest.approx(1.0)
+
+
+def test_stream_errors():
+    with pytest.raises(ValueError, match="ADR rate is in"):
+        stream_scores(TWEETS, PREDICTIONS, rate=1.5, gate_threshold=None)
+    with pytest.raises(ValueError, match="5 predictions for 6 tweets"):
+        stream_scores(TWEETS, PREDICTIONS[:5], rate=0.5, gate_threshold=None)
+    with pytest.raises(ValueError, match="needs ADR and NoADR tweets"):
+        stream_scores(TWEETS[:2], PREDICTIONS[:2], rate=0.5, gate_threshold=None)
+
+
+def write_docs(path, items):
+    nlp = spacy.blank("en")
+    docs = []
+    for text, cats, ents in items:
+        doc = nlp.make_doc(text)
+        doc.cats = cats
+        doc.ents = [doc.char_span(start, end, label="ADR", kb_id=code) for start, end, code in ents]
+        docs.append(doc)
+    DocBin(docs=docs, store_user_data=True).to_disk(path)
+    return path
+
+
+def test_read_stream_leaves_out_seen_and_adr_tweets(tmp_path):
+    spans = write_docs(tmp_path / "task3_dev.spacy", [
+        ("pill made me dizzy", {}, [(13, 18, "10013573")]),
+        ("took my pill", {}, []),
+    ])
+    noadr = write_docs(tmp_path / "task2_dev.spacy", [
+        ("Took my pill", {"ADR": 0.0}, []),          # a span tweet again (case differs)
+        ("this drug made me sick", {"ADR": 1.0}, []),  # ADR: not a NoADR tweet
+        ("sick of the rain", {"ADR": 0.0}, []),
+        ("sick of the rain", {"ADR": 0.0}, []),       # the same tweet twice
+        ("new pills today", {"ADR": 0.0}, []),         # trained on
+        ("pharmacy was closed", {"ADR": 0.0}, []),
+    ])
+    train = write_docs(tmp_path / "train.spacy", [('"New pills today"', {"ADR": 0.0}, [])])
+    tweets = read_stream(spans, noadr, exclude=[train])
+    assert [(t.text, t.gold, t.source) for t in tweets] == [
+        ("pill made me dizzy", [(13, 18, "10013573")], "spans"),
+        ("took my pill", [], "spans"),
+        ("sick of the rain", [], "noadr"),
+        ("pharmacy was closed", [], "noadr"),
+    ]
+    with pytest.raises(ValueError, match="missing.spacy: no such corpus"):
+        read_stream(spans, tmp_path / "missing.spacy")
+
+
+def test_save_gate_threshold_writes_the_config(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("adr_span_gate", config={"beam_width": 1})
+    nlp.to_disk(tmp_path / "gated")
+    assert save_gate_threshold(tmp_path / "gated", 0.37) == "adr_span_gate"
+    assert spacy.load(tmp_path / "gated").get_pipe("adr_span_gate").threshold == pytest.approx(0.37)
+    spacy.blank("en").to_disk(tmp_path / "plain")
+    with pytest.raises(ValueError, match="no adr_span_gate component"):
+        save_gate_threshold(tmp_path / "plain", 0.5)
