@@ -229,7 +229,7 @@ def save_gate_threshold(model_dir: Union[str, Path], threshold: float) -> str:
 
 def stream_rows(
     tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *, variant: str,
-    splits: Dict[str, Optional[float]], gate_threshold: Optional[float],
+    splits: Dict[str, Optional[float]], gate_threshold: Optional[float], linked: bool = True,
 ) -> List[Dict]:
     """Metrics rows (task "stream") of one gate setting, one per split.
 
@@ -238,13 +238,16 @@ def stream_rows(
     variant (str): The variant named in the rows.
     splits (Dict[str, Optional[float]]): Split name -> ADR rate (None: the span tweets alone).
     gate_threshold (Optional[float]): The gate; None: all spans kept.
+    linked (bool): The pipeline links spans to codes; False leaves the e2e_* scores out.
     RETURNS (List[Dict]): The rows, with `gate_threshold`.
     """
-    return [
-        {"task": "stream", "variant": variant, "split": split, "gate_threshold": gate_threshold,
-         **stream_scores(tweets, predictions, rate=rate, gate_threshold=gate_threshold)}
-        for split, rate in splits.items()
-    ]
+    rows = []
+    for split, rate in splits.items():
+        scores = stream_scores(tweets, predictions, rate=rate, gate_threshold=gate_threshold)
+        if not linked:
+            scores = {key: value for key, value in scores.items() if not key.startswith("e2e_")}
+        rows.append({"task": "stream", "variant": variant, "split": split, "gate_threshold": gate_threshold, **scores})
+    return rows
 
 
 def split_name(rate: Optional[float], natural: float) -> str:

@@ -22,9 +22,10 @@ def make_fixture_data_dir(root: Path) -> Path:
 
     copy("smm4h_task3/task3_training_sample.tsv", "smm4h2020_task3_en/task3_training.tsv")
     copy("smm4h_task3/task3_validation_sample.tsv", "smm4h2020_task3_en/task3_validation.tsv")
-    # fr files have the English columns; dev files are labelled like train files.
+    # fr files have the English columns; ru and fr dev files are labelled like train files;
+    # en dev has tweets of its own, so that a stream of unseen NoADR tweets exists.
     for lang, source in (("en", "en"), ("ru", "ru"), ("fr", "en")):
-        for split, fixture in (("train", "train"), ("dev", "train"), ("test", "test")):
+        for split, fixture in (("train", "train"), ("dev", "dev" if lang == "en" else "train"), ("test", "test")):
             copy(f"smm4h_task2/{source}/{fixture}.tsv", f"smm4h2020_task2_classification/{lang}/{split}.tsv")
     (root / "cadec").mkdir(parents=True)
     make_zip(root / "cadec" / "CADEC.v2.zip", fixture_files())

@@ -70,7 +70,7 @@ def test_all_workflow_on_fixture_data(tmp_path):
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         assert loaded.stdout.split("\n")[:2] == [
-            "['adr_gazetteer', 'adr_meddra_linker', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True",
+            "['adr_gazetteer', 'adr_meddra_linker', 'adr_span_gate', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True",
             "True",
         ]
     finally:
@@ -113,6 +113,15 @@ def check_all_workflow_outputs(project: Path) -> None:
         ("textcat", "xx_adr_smm4h", "en_dev"), ("textcat", "xx_adr_smm4h", "ru_dev"),
         ("textcat", "xx_adr_smm4h", "fr_dev"),
     }
+    # ... and on the dev stream, the gate on and off, at three ADR rates; the multi-task core too
+    rows = json.loads((project / "metrics" / "stream_en_dev.json").read_text())
+    splits = {"task3_dev", "en_dev_stream_natural", "en_dev_stream_3pct"}
+    assert {(row["variant"], row["split"]) for row in rows} == {
+        (variant, split) for split in splits
+        for variant in ("en_adr_smm4h", "en_adr_smm4h (gate off)", "minilm+gazetteer+multitask")
+    }
+    assert all(row["task"] == "stream" and 0.0 <= row["relaxed_f"] <= 1.0 for row in rows)
+    assert all("e2e_relaxed_f" in row for row in rows if row["variant"].startswith("en_adr_smm4h"))
 
 
 @pytest.mark.data

@@ -29,7 +29,7 @@ def _load_stream(spans: Path, noadr: Path, exclude: List[Path]):
 
 
 def _show(rows: List[dict]) -> None:
-    table = [(row["variant"], row["split"], *(f"{row[key]:.3f}" for key in SHOWN)) for row in rows]
+    table = [(row["variant"], row["split"], *(f"{row.get(key, float('nan')):.3f}" for key in SHOWN)) for row in rows]
     msg.table(table, header=("variant", "split", *SHOWN))
 
 
@@ -58,11 +58,12 @@ def evaluate_stream_cli(
     gate = find_gate(nlp)
     if gate_threshold is None and gate is not None and nlp.get_pipe(gate).gate:
         gate_threshold = nlp.get_pipe(gate).threshold
+    linked = any(nlp.get_pipe_meta(name).factory == "adr_meddra_linker" for name in nlp.pipe_names)
     predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
-    rows = stream_rows(tweets, predictions, variant=f"{variant} (gate off)" if gate_threshold is not None else variant,
-                       splits=splits, gate_threshold=None)
+    ungated = f"{variant} (gate off)" if gate_threshold is not None else variant
+    rows = stream_rows(tweets, predictions, variant=ungated, splits=splits, gate_threshold=None, linked=linked)
     if gate_threshold is not None:
-        rows += stream_rows(tweets, predictions, variant=variant, splits=splits, gate_threshold=gate_threshold)
+        rows += stream_rows(tweets, predictions, variant=variant, splits=splits, gate_threshold=gate_threshold, linked=linked)
     write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
     _show(rows)
     msg.good(f"Wrote {output}")
