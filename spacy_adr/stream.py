@@ -257,3 +257,39 @@ def split_name(rate: Optional[float], natural: float) -> str:
     if abs(rate - natural) < 1e-9:
         return "en_dev_stream_natural"
     return f"en_dev_stream_{rate * 100:g}pct"
+
+
+def precision_by_score(
+    tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *, rate: float,
+    edges: Sequence[float] = (0.0, 0.5, 0.9, 1.0),
+) -> List[Dict[str, float]]:
+    """How precise the spans of each `span._.adr_score` band are on the stream (gate open):
+    what a user gets by cutting spans at a score.
+
+    tweets (Sequence[StreamTweet]): The stream (`read_stream`).
+    predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
+    rate (float): The ADR rate the NoADR tweets are weighted to.
+    edges (Sequence[float]): Band edges; the last band includes its upper edge.
+    RETURNS (List[Dict[str, float]]): Per band: score_min, score_max, n_spans (unweighted),
+        relaxed_p (weighted); empty when the pipeline wrote no scores.
+    """
+    if not any(score is not None for pred in predictions for score in pred.scores):
+        return []
+    n_adr = sum(1 for tweet in tweets if tweet.gold)
+    weight = n_adr * (1.0 - rate) / (rate * (len(tweets) - n_adr))
+    bands = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        last = high == edges[-1]
+        n_spans = hits = weighted = 0.0
+        for tweet, pred in zip(tweets, predictions, strict=True):
+            for span, score in zip(pred.spans, pred.scores):
+                if score is None or not (low <= score < high or (last and score == high)):
+                    continue
+                hit = any(span[0] < end and start < span[1] for start, end, _ in tweet.gold)
+                w = 1.0 if tweet.gold else weight
+                n_spans += 1
+                weighted += w
+                hits += w * hit
+        bands.append({"score_min": low, "score_max": high, "n_spans": int(n_spans),
+                      "relaxed_p": hits / weighted if weighted else 0.0})
+    return bands

@@ -122,3 +122,16 @@ def test_save_gate_threshold_writes_the_config(tmp_path):
     spacy.blank("en").to_disk(tmp_path / "plain")
     with pytest.raises(ValueError, match="no adr_span_gate component"):
         save_gate_threshold(tmp_path / "plain", 0.5)
+
+
+def test_precision_by_score_band():
+    from spacy_adr.stream import precision_by_score
+
+    scored = [PredictedTweet(p.probability, p.spans, [0.95] * len(p.spans)) for p in PREDICTIONS]
+    scored[1] = PredictedTweet(0.3, [(5, 8, "c3")], [0.6])  # A2's span, right: band 0.5-0.9
+    scored[5] = PredictedTweet(0.6, [(1, 3, ""), (4, 6, "")], [0.2, 0.3])  # N3's two, false: band 0-0.5
+    bands = precision_by_score(TWEETS, scored, rate=0.5)
+    assert [(b["score_min"], b["n_spans"]) for b in bands] == [(0.0, 2), (0.5, 1), (0.9, 3)]
+    # Top band: A1 right (weight 1), T3 and N1 false (weight 0.5 each)
+    assert [b["relaxed_p"] for b in bands] == pytest.approx([0.0, 1.0, 1 / 2])
+    assert precision_by_score(TWEETS, PREDICTIONS, rate=0.5) == []

@@ -49,7 +49,9 @@ def evaluate_stream_cli(
     import spacy
 
     from ..metrics import write_rows
-    from ..stream import find_gate, natural_rate, predict_stream, split_name, stream_rows
+    from ..stream import (
+        find_gate, natural_rate, precision_by_score, predict_stream, split_name, stream_rows,
+    )
 
     tweets = _load_stream(spans, noadr, exclude)
     natural = natural_rate(noadr)
@@ -64,8 +66,16 @@ def evaluate_stream_cli(
     rows = stream_rows(tweets, predictions, variant=ungated, splits=splits, gate_threshold=None, linked=linked)
     if gate_threshold is not None:
         rows += stream_rows(tweets, predictions, variant=variant, splits=splits, gate_threshold=gate_threshold, linked=linked)
-    write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+    bands = [
+        {"task": "stream", "variant": f"{ungated}, spans scored {band['score_min']:g}-{band['score_max']:g}",
+         "split": split_name(natural, natural), "adr_rate": natural, **band}
+        for band in precision_by_score(tweets, predictions, rate=natural)
+    ]
+    write_rows(output, rows + bands, command="spacy-adr " + " ".join(sys.argv[1:]))
     _show(rows)
+    if bands:
+        msg.table([(row["variant"], row["n_spans"], f"{row['relaxed_p']:.3f}") for row in bands],
+                  header=("span score band (gate off)", "spans", "relaxed P at the natural rate"))
     msg.good(f"Wrote {output}")
 
 
