@@ -184,16 +184,19 @@ def stream_scores(
 
 def tune_gate(
     tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *, rate: float,
-    step: float = 0.01,
+    step: float = 0.01, max_task3_drop: Optional[float] = None,
 ) -> Tuple[float, List[Dict[str, float]]]:
     """The gate threshold with the best relaxed span F1 on the stream at `rate`.
 
-    Ties go to the lowest threshold (the most spans kept).
+    Ties go to the lowest threshold (the most spans kept). With `max_task3_drop`, only the
+    thresholds that keep the relaxed F1 of the span tweets alone (the enriched Task 3 setting)
+    within that distance of the ungated figure are candidates.
 
     tweets (Sequence[StreamTweet]): The stream (`read_stream`).
     predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
     rate (float): The ADR rate of the stream, e.g. the natural Task 2 rate.
     step (float): Spacing of the thresholds tried in [0, 1).
+    max_task3_drop (Optional[float]): The largest loss of Task 3 relaxed F1 allowed; None: any.
     RETURNS (Tuple[float, List[Dict[str, float]]]): The threshold and the curve: per
         threshold, the stream scores and the relaxed recall on the span tweets alone.
     """
@@ -204,7 +207,11 @@ def tune_gate(
         enriched = stream_scores(tweets, predictions, rate=None, gate_threshold=threshold)
         curve.append({"gate_threshold": threshold, **row, "task3_relaxed_r": enriched["relaxed_r"],
                       "task3_relaxed_f": enriched["relaxed_f"], "task3_strict_f": enriched["strict_f"]})
-    best = max(curve, key=lambda row: (row["relaxed_f"], -row["gate_threshold"]))
+    allowed = curve
+    if max_task3_drop is not None:
+        floor = curve[0]["task3_relaxed_f"] - max_task3_drop  # threshold 0 keeps every span
+        allowed = [row for row in curve if row["task3_relaxed_f"] >= floor]
+    best = max(allowed, key=lambda row: (row["relaxed_f"], -row["gate_threshold"]))
     return best["gate_threshold"], curve
 
 

@@ -135,3 +135,17 @@ def test_precision_by_score_band():
     # Top band: A1 right (weight 1), T3 and N1 false (weight 0.5 each)
     assert [b["relaxed_p"] for b in bands] == pytest.approx([0.0, 1.0, 1 / 2])
     assert precision_by_score(TWEETS, PREDICTIONS, rate=0.5) == []
+
+
+def test_tune_gate_can_protect_the_enriched_figures():
+    # Ungated, the span tweets alone have relaxed F1 0.8 (P 2/3, R 1); from 0.31 on, A2 is lost
+    # there (F1 0.5 at most), and at 0.21-0.30 T3 is dropped (F1 1.0): within any limit
+    threshold, curve = tune_gate(TWEETS, PREDICTIONS, rate=0.5, max_task3_drop=0.01)
+    assert threshold == pytest.approx(0.21)
+    assert curve[0]["task3_relaxed_f"] == pytest.approx(0.8)
+    # A stream that prefers a high gate: N3 (0.6) gets many more false spans
+    noisy = list(PREDICTIONS)
+    noisy[5] = PredictedTweet(0.6, [(i, i + 1, "") for i in range(0, 20, 2)])
+    free, _ = tune_gate(TWEETS, noisy, rate=0.5)
+    protected, _ = tune_gate(TWEETS, noisy, rate=0.5, max_task3_drop=0.01)
+    assert free > 0.6 and protected <= 0.3
