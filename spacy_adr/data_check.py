@@ -21,55 +21,173 @@ SUMS_NAME = "SHA256SUMS"
 _CHUNK = 1 << 20
 _SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
 
+
+@dataclass(frozen=True)
+class DataSource:
+    """One data set of the data folder: what it is, its terms, where to get it, what reads it.
+
+    The one place where names, licences and URLs of the data are written: check-data's
+    messages (`SOURCES`), the packages' meta.json (`spacy_adr.packaging.meta`) and the README's
+    data table (`spacy-adr data-sources`) are all made from these records.
+
+    key (str): Short identifier, used by the package meta templates (configs/meta_*.json).
+    prefix (str): Path under the data folder: a folder ending in "/" or one file.
+    name (str): Name of the data set.
+    what (str): What it holds, in a few words.
+    license (str): Its terms of use, in a few words.
+    obtain (str): How a user obtains it.
+    url (str): Where.
+    used_for (str): What the project does with it ("not read ..." for files only checked).
+    layout (Tuple[str, ...]): The files check-data expects under `prefix`, relative to it, with
+        shell-style braces ("{en,ru}/train.tsv"); empty when `prefix` is a file.
+    note (str): Anything else a user must know to place it.
+    """
+
+    key: str
+    prefix: str
+    name: str
+    what: str
+    license: str
+    obtain: str
+    url: str
+    used_for: str
+    layout: Tuple[str, ...]
+    note: str = ""
+
+    @property
+    def message(self) -> str:
+        """The sentence check-data prints after "Obtain it from:"."""
+        text = f"{self.name} ({self.what}; {self.license}): {self.obtain}, {self.url}"
+        return f"{text} ({self.note})" if self.note else text
+
+
+SMM4H_2020_URL = "https://healthlanguageprocessing.org/smm4h-shared-task-2020/"
+SMM4H_ORGANISERS = (
+    "request it from the SMM4H shared-task organisers (Health Language Processing Center, "
+    "University of Pennsylvania)"
+)
+SMM4H_DUA = "SMM4H organisers' data-use agreement"
+KFU_REPO = "https://github.com/dartrevan/ChemTextMining"
+NOT_READ = "not read by the project's commands (check-data expects it)"
+
+DATA_SOURCES: Tuple[DataSource, ...] = (
+    DataSource(
+        key="smm4h2020_task3", prefix="smm4h2020_task3_en/", name="SMM4H 2020 Task 3",
+        what="English ADR extraction and MedDRA normalisation: tweets, ADR spans, LLT codes",
+        license=SMM4H_DUA, obtain=SMM4H_ORGANISERS, url=SMM4H_2020_URL,
+        used_for="en_adr_smm4h: NER training and dev, linker training mentions and its mention "
+        "memory, the dev stream that sets the span gate",
+        layout=("task3_training.tsv", "task3_validation.tsv"),
+    ),
+    DataSource(
+        key="smm4h2020_task2", prefix="smm4h2020_task2_classification/", name="SMM4H 2020 Task 2",
+        what="ADR tweet classification, en/ru/fr", license=SMM4H_DUA, obtain=SMM4H_ORGANISERS,
+        url=SMM4H_2020_URL,
+        used_for="tweet classifiers of en_adr_smm4h (en) and xx_adr_smm4h (en, ru, fr); NoADR "
+        "tweets as NER negatives and in the dev stream; thresholds chosen on dev; test sets for "
+        "the submission files",
+        layout=("{en,ru,fr}/{train,dev,test}.tsv",),
+    ),
+    DataSource(
+        key="smm4h2017", prefix="smm4h2017_task3_norm/", name="SMM4H 2017 Task 3",
+        what="AMIA shared task, concept normalisation: mentions with MedDRA PT codes",
+        license=SMM4H_DUA, obtain=SMM4H_ORGANISERS,
+        url="https://healthlanguageprocessing.org/",
+        used_for="en_adr_smm4h: linker training mentions (PTs mapped to LLTs; data_test is not read)",
+        layout=(
+            "data_train/README.txt", "data_train/task_3_training{1,2,3,4}_amiaformat.txt",
+            "data_test/task_3_test1_amiaformat_to_release.txt",
+        ),
+    ),
+    DataSource(
+        key="cadec", prefix="cadec/", name="CADEC v2",
+        what="AskaPatient posts with ADR spans and MedDRA codes",
+        license="CSIRO Data Licence, non-commercial, no redistribution",
+        obtain="download it from CSIRO's Data Access Portal (collection csiro:10948)",
+        url="https://data.csiro.au/collection/csiro:10948",
+        used_for="en_adr_smm4h: linker training mentions; the NER ablations (CADEC pre-training, "
+        "union); floret vectors of the CNN baseline",
+        layout=(
+            "CADEC.v2.zip", "metadata/CSIRO Data Licence.html", "metadata/collection_import_sha256sum.txt",
+            "metadata/dublincore-000010948v003.xml",
+        ),
+    ),
+    DataSource(
+        key="cadec_kfu_folds", prefix="cadec/kfu_cadec_folds_5_tags/",
+        name="CADEC 5-fold split of the KFU group",
+        what="CADEC as token-level CoNLL folds", license="derived from CADEC: CSIRO Data Licence",
+        obtain="folder cadec_folds_5_tags of the KFU ChemTextMining repository", url=KFU_REPO,
+        used_for=NOT_READ,
+        layout=("{0,1,2,3,4}/train/{corpus-conll.csv,train.json}", "{0,1,2,3,4}/test/{corpus-conll.csv,test.json}"),
+    ),
+    DataSource(
+        key="psytar", prefix="psytar/PsyTAR_dataset.xlsx", name="PsyTAR",
+        what="psychiatric drug reviews with sentence labels and ADR mentions, Zolnoori et al. 2019",
+        license="CC BY 4.0", obtain="download it from its publication page",
+        url="https://www.askapatient.com/research/pharmacovigilance/corpus-ades-psychiatric-medications.asp",
+        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier",
+        layout=(),
+    ),
+    DataSource(
+        key="psytar_conll", prefix="psytar/basaldella_conll/", name="PsyTAR in CoNLL form",
+        what="Basaldella and Collier 2019", license="derived from PsyTAR: CC BY 4.0",
+        obtain="build it from PsyTAR_dataset.xlsx with the psytarpreprocessor scripts",
+        url="https://github.com/basaldella/psytarpreprocessor", used_for=NOT_READ,
+        layout=("{all,conflated}/{train,dev,test,full}.txt", "binary/{train,dev,test,full}.csv"),
+    ),
+    DataSource(
+        key="rudrec", prefix="rudrec/", name="RuDReC",
+        what="Russian drug reviews, Tutubalina et al. 2021",
+        license="the authors' research release; no licence stated",
+        obtain="the annotated part of the authors' release", url="https://github.com/cimm-kzn/RuDReC",
+        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier",
+        layout=("rudrec_annotated.json",),
+    ),
+    DataSource(
+        key="meddra", prefix="meddra/", name="MedDRA",
+        what="Medical Dictionary for Regulatory Activities, Lowest Level Terms",
+        license="proprietary: may be used only under a MedDRA licence from the MSSO",
+        obtain="licensed by the MSSO to subscribers", url="https://www.meddra.org/subscription",
+        used_for="en_adr_smm4h: the linker's concepts and name index, gazetteer terms (llt.tsv; the "
+        "patient-friendly term list is not read)",
+        layout=("llt.tsv", "patient-friendly_term_list_v25.0.xlsx"),
+        note="llt.tsv holds the llt.asc columns llt_code llt_name pt_code llt_currency; with an "
+        "official release, point the MedDRA loader at its MedAscii folder instead",
+    ),
+    DataSource(
+        key="kfu_lexicons", prefix="lexicons/kfu_chemtextmining_vocabularies/",
+        name="KFU ADR lexicons", what="ADR and disease term lists, one term a line",
+        license="no licence stated in the repository",
+        obtain="folder vocabularies of the KFU ChemTextMining repository", url=KFU_REPO,
+        used_for="en_adr_smm4h: gazetteer terms (adr_lexicon.txt; the other lists are not read)",
+        layout=(
+            "adr_lexicon.txt", "dict_do.txt", "dict_finding.txt", "dict_patterns.txt", "dict_wiki.txt",
+            "webmd_conditions.txt",
+        ),
+    ),
+    DataSource(
+        key="kfu_webmd", prefix="lexicons/kfu_chemtextmining_webmd/", name="KFU WebMD corpus",
+        what="annotated WebMD reviews", license="no licence stated in the repository",
+        obtain="the WebMD data of the KFU ChemTextMining repository", url=KFU_REPO,
+        used_for=NOT_READ, layout=("webmd_corpus.json",),
+    ),
+)
+
+
+def data_source(key: str) -> DataSource:
+    """The data set with this key.
+
+    key (str): A `DataSource.key`, e.g. "meddra".
+    RETURNS (DataSource): The record.
+    """
+    for source in DATA_SOURCES:
+        if source.key == key:
+            return source
+    raise KeyError(f"Unknown data set {key!r}; known: {[s.key for s in DATA_SOURCES]}")
+
+
 # Where a user obtains the files under each folder; the longest matching prefix wins.
-SOURCES: Dict[str, str] = {
-    "smm4h2020_task3_en/": (
-        "SMM4H 2020 Task 3 (English ADR extraction and MedDRA normalisation): request it from the "
-        "SMM4H shared-task organisers (Health Language Processing Center, University of Pennsylvania) "
-        "under their data-use agreement, https://healthlanguageprocessing.org/smm4h-shared-task-2020/"
-    ),
-    "smm4h2020_task2_classification/": (
-        "SMM4H 2020 Task 2 (ADR tweet classification, en/ru/fr): request it from the SMM4H "
-        "shared-task organisers under their data-use agreement, "
-        "https://healthlanguageprocessing.org/smm4h-shared-task-2020/"
-    ),
-    "smm4h2017_task3_norm/": (
-        "SMM4H 2017 Task 3 (AMIA shared task, concept normalisation): request it from the SMM4H "
-        "shared-task organisers (Health Language Processing Center, University of Pennsylvania) "
-        "under their data-use agreement"
-    ),
-    "cadec/": (
-        "CADEC v2: download it from CSIRO's Data Access Portal (collection csiro:10948, CSIRO Data "
-        "Licence, non-commercial), https://data.csiro.au/collection/csiro:10948"
-    ),
-    "cadec/kfu_cadec_folds_5_tags/": (
-        "CADEC 5-fold split of the KFU group: folder cadec_folds_5_tags of "
-        "https://github.com/dartrevan/ChemTextMining (derived from CADEC: CSIRO Data Licence)"
-    ),
-    "psytar/PsyTAR_dataset.xlsx": (
-        "PsyTAR (CC BY 4.0, Zolnoori et al. 2019, Data in Brief): download it from its publication "
-        "page, https://www.askapatient.com/research/pharmacovigilance/corpus-ades-psychiatric-medications.asp"
-    ),
-    "psytar/basaldella_conll/": (
-        "PsyTAR in CoNLL form (Basaldella and Collier 2019): build it with "
-        "https://github.com/basaldella/psytarpreprocessor from PsyTAR_dataset.xlsx"
-    ),
-    "rudrec/": (
-        "RuDReC (Tutubalina et al. 2021): the authors' release, https://github.com/cimm-kzn/RuDReC"
-    ),
-    "meddra/": (
-        "MedDRA: licensed by the MSSO to subscribers, https://www.meddra.org/subscription "
-        "(llt.tsv holds the llt.asc columns llt_code llt_name pt_code llt_currency; with an official "
-        "release, point the MedDRA loader at its MedAscii folder instead)"
-    ),
-    "lexicons/kfu_chemtextmining_vocabularies/": (
-        "KFU lexicons: folder vocabularies of https://github.com/dartrevan/ChemTextMining"
-    ),
-    "lexicons/kfu_chemtextmining_webmd/": (
-        "KFU WebMD corpus: the WebMD data of the KFU chemtextmining repository, "
-        "https://github.com/dartrevan/ChemTextMining"
-    ),
-}
+SOURCES: Dict[str, str] = {source.prefix: source.message for source in DATA_SOURCES}
 UNKNOWN_SOURCE = "not a file spacy_adr knows; see the data README for where it came from"
 
 # (relative path, sha256) of every file of the development data folder, copied from its SHA256SUMS.

@@ -13,3 +13,4 @@ from . import annotate, check_data, convert, evaluate, finetune  # noqa: E402,F4
 from . import encoders  # noqa: E402,F401
 from . import linker  # noqa: E402,F401
 from . import benchmark, stream, textcat, vectors  # noqa: E402,F401
+from . import release  # noqa: E402,F401
