@@ -8,8 +8,9 @@ that cluster, whose workers must be able to read the inputs, the model and the o
 (a shared file system) and have spacy_adr installed.
 
 Resuming works at two levels: a partition whose output and `<stem>.summary.json` exist with
-the same settings is skipped, and a partition that was interrupted resumes after its last
-committed chunk.
+the same settings (input fingerprint and model hash included) is skipped, and a partition that
+was interrupted resumes after its last committed chunk. A partition that cannot be read to its
+end fails alone, with the file, line and byte, and keeps its committed chunks.
 
 Needs `pip install "spacy_adr[distributed]"` (dask and distributed).
 """
@@ -20,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+from .annotate.chunks import OutputPathError, ResumeError, errors_path_for
+from .annotate.fingerprints import input_fingerprint, model_spec_hash
 from .annotate.inputs import DEFAULT_MAX_CHARS, list_inputs
-from .annotate.outputs import errors_path_for
-from .annotate.run import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE, AnnotateSummary
+from .annotate.run import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE
+from .annotate.summary import AnnotateStopped, AnnotateSummary
+from .corpora.problems import InputError
 
 try:
     from distributed import WorkerPlugin
@@ -41,6 +45,13 @@ def _require_distributed() -> Any:
             'Distributed annotation needs dask: pip install "spacy_adr[distributed]"'
         ) from err
     return distributed
+
+
+class PartitionFailed(Exception):
+    """A partition that could not be annotated; the message says where and why.
+
+    (`InputError` cannot travel back from a worker: it does not unpickle.)
+    """
 
 
 class PipelineLoader(WorkerPlugin):
@@ -113,6 +124,7 @@ def annotate_partitions(
     text_field: str = "text",
     id_field: str = "id",
     include_text: bool = False,
+    candidates: bool = False,
     max_chars: int = DEFAULT_MAX_CHARS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -133,7 +145,7 @@ def annotate_partitions(
         at a time with the worker's one pipeline, so keep 1 unless the pipeline is thread-safe.
     processes (bool): LocalCluster workers as processes (True) or threads of this process.
     code (Union[str, Path, None]): Python file the workers import before loading the model.
-    fmt, output_format, text_field, id_field, include_text, max_chars, batch_size,
+    fmt, output_format, text_field, id_field, include_text, candidates, max_chars, batch_size,
         chunk_size, threshold, restart: As for `spacy_adr.annotate.annotate`.
     quiet (bool): No progress bar over partitions.
     RETURNS (DistributedSummary): Totals and per-partition counts.
@@ -144,6 +156,8 @@ def annotate_partitions(
     if not paths:
         raise FileNotFoundError(f"no input files in {inputs}")
     output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"{output_dir}: the output folder is a file; name a folder")
     output_dir.mkdir(parents=True, exist_ok=True)
     outputs = [partition_output(p, output_dir, output_format=output_format) for p in paths]
     seen: Dict[Path, Path] = {}
@@ -159,6 +173,7 @@ def annotate_partitions(
         "text_field": text_field,
         "id_field": id_field,
         "include_text": include_text,
+        "candidates": candidates,
         "max_chars": max_chars,
         "batch_size": batch_size,
         "chunk_size": chunk_size,
@@ -232,6 +247,8 @@ def _collect(distributed: Any, futures: Dict[Any, Path], result: DistributedSumm
             path = futures[future]
             try:
                 _add(result, future.result())
+            except PartitionFailed as err:
+                result.failed.append({"input": str(path), "error": str(err)})
             except Exception as err:  # one bad partition must not lose the others' results
                 result.failed.append({"input": str(path), "error": f"{type(err).__name__}: {err}"})
             progress.update(1)
@@ -244,11 +261,10 @@ def _add(result: DistributedSummary, row: Dict[str, Any]) -> None:
 
 
 def _settings(path: Path, *, model: str, options: Dict[str, Any]) -> Dict[str, Any]:
-    stat = path.stat()
     kept = {k: v for k, v in options.items() if k not in ("batch_size", "restart")}
     return {
-        "input": str(path.resolve()), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
-        "model": model, **kept,
+        "input": str(path.resolve()), "input_fingerprint": input_fingerprint(path),
+        "model": model, "model_hash": model_spec_hash(model), **kept,
     }
 
 
@@ -272,7 +288,12 @@ def _annotate_partition(input_path: str, output: str, model: str, options: Dict[
     nlp = plugin.nlp if plugin is not None and plugin.nlp is not None else None
     if nlp is None:  # pragma: no cover - the plugin loads it on every worker
         raise RuntimeError(f"worker has no pipeline: the {PLUGIN_NAME} plugin did not load {model}")
-    summary = annotate(nlp, input_path, output, quiet=True, n_process=1, **options)
+    try:
+        summary = annotate(nlp, input_path, output, quiet=True, n_process=1, **options)
+    except AnnotateStopped as err:
+        raise PartitionFailed(f"stopped: {err}; done before it: {err.summary.summary()}. {err.rerun}") from None
+    except (InputError, ResumeError, OutputPathError) as err:
+        raise PartitionFailed(str(err)) from None
     row = {"input": input_path, **summary.to_dict()}
     settings = _settings(Path(input_path), model=model, options=options)
     tmp = _summary_path(Path(output)).with_suffix(".json.tmp")

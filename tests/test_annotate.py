@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from annotate_helpers import build_toy_pipeline
 from spacy_adr.annotate import SMM4H_COLUMNS, ResumeError, annotate, read_jsonl, read_records
-from spacy_adr.annotate import run as annotate_run
+from spacy_adr.annotate import outputs as annotate_outputs
 from spacy_adr.cli import app
 
 HELPERS = Path(__file__).parent / "annotate_helpers.py"
@@ -75,8 +75,8 @@ def test_annotate_jsonl(model, inputs, tmp_path):
     assert list(t1) == ["id", "adr_probability", "adr_label", "spans"]
     assert t1["adr_probability"] == 0.9 and t1["adr_label"] is True
     assert t1["spans"] == [
-        {"start": 21, "end": 29, "text": "headache", "label": "ADR", "meddra_code": "10019211",
-         "meddra_term": "Headache", "link_method": None}
+        {"start": 21, "end": 29, "text": "headache", "label": "ADR", "score": None,
+         "meddra_code": "10019211", "meddra_term": "Headache", "link_method": None}
     ]
     assert by_id["t2"]["adr_label"] is False and by_id["t2"]["spans"] == []
     assert by_id["t13"]["adr_probability"] == 0.4 and by_id["t13"]["adr_label"] is False
@@ -170,14 +170,14 @@ def test_resume_after_crash_equals_uninterrupted_run(model, inputs, tmp_path, mo
     annotate(model, inputs / "tweets.jsonl", tmp_path / "full.jsonl", **options)
 
     out = tmp_path / "resumed.jsonl"
-    real_build_record = annotate_run.build_record
+    real_build_record = annotate_outputs.build_record
 
     def crash_on_t14(doc, *, record_id, **kwargs):
         if record_id == "t14":
             raise RuntimeError("simulated crash")
         return real_build_record(doc, record_id=record_id, **kwargs)
 
-    monkeypatch.setattr(annotate_run, "build_record", crash_on_t14)
+    monkeypatch.setattr(annotate_outputs, "build_record", crash_on_t14)
     with pytest.raises(RuntimeError, match="simulated crash"):
         annotate(model, inputs / "tweets.jsonl", out, **options)
     parts = tmp_path / "resumed.jsonl.parts"
@@ -189,7 +189,7 @@ def test_resume_after_crash_equals_uninterrupted_run(model, inputs, tmp_path, mo
     with pytest.raises(ResumeError, match="chunk_size"):
         annotate(model, inputs / "tweets.jsonl", out, **{**options, "chunk_size": 4})
 
-    monkeypatch.setattr(annotate_run, "build_record", real_build_record)
+    monkeypatch.setattr(annotate_outputs, "build_record", real_build_record)
     summary = annotate(model, inputs / "tweets.jsonl", out, **options)
     assert summary.processed == 2 and summary.records == 14
     assert (summary.annotated, summary.errors) == (7, 7)

@@ -1,28 +1,31 @@
-"""Reading tweet dumps to annotate: JSON lines, TSV or CSV, optionally gzipped, streamed.
+"""Reading tweet dumps to annotate: JSON lines, TSV or CSV, plain or compressed, streamed.
 
 Every record of the input becomes one `InputRecord`, in file order: a readable one carries its
-text, an unreadable one (bad JSON, no text field, undecodable bytes, empty or over-long text)
-carries the reason instead, so that the caller can report it and nothing is lost silently.
-Problems of the whole file (it does not exist, its header has no text column) raise
-`InputError` before the first record.
+text, an unreadable one (bad JSON, no text field, undecodable bytes, empty or over-long text,
+an id that cannot be written back, a TSV/CSV row that cannot be split) carries the reason
+instead, so that the caller can report it and nothing is lost silently. Texts with code points
+that cannot be annotated are cleaned (see `cleaning`). Problems of the whole file raise
+`InputError`: before the first record when the file cannot be opened or its header has no
+text column, or an `InputFailure` (see `sources`) where the file turns out to be damaged,
+after the records before it.
 
-Formats:
-- `jsonl`: one JSON object a line; blank lines are not records and are skipped.
-- `tsv`: a header line, then one record a line, split on tabs with no unquoting (as the SMM4H
-  files are read: a quote character is part of the tweet), so one stray quote can never swallow
-  the lines after it. Line ends `\\n` or `\\r\\n`.
-- `csv`: a header line, then records as Python's `csv` module reads them (quoted fields may hold
-  commas and line breaks). The line of a record is the line it starts on.
+Formats (lines end at `\\n`; `\\r\\n` is read as a line end too, a bare `\\r` is text; a UTF-8
+byte order mark at the start of the file, and of any JSON line, is dropped):
+- `jsonl`: one JSON object a line; blank lines are not records and are skipped. Control
+  characters inside strings (a raw tab or carriage return) are accepted.
+- `tsv`: a header line, then one record a line; see `tables`.
+- `csv`: a header line, then records as Python's `csv` module reads them; see `tables`. The
+  line of a record is the line it starts on.
 """
-import csv
-import gzip
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Union
 
 from ..corpora.problems import InputError
+from .cleaning import clean_text, id_problem, printable_id
+from .sources import COMPRESSION_SUFFIXES, InputFailure, iter_lines, open_input
+from .tables import Line, Row, csv_rows, tsv_rows
 
 FORMATS = ("jsonl", "tsv", "csv")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".tsv": "tsv", ".csv": "csv"}
@@ -39,6 +42,7 @@ class InputRecord:
     id (Any): The value of the id field, else `number`.
     text (Optional[str]): The text to annotate; None when the record is an error.
     error (Optional[str]): Why the record cannot be annotated; None when it can.
+    cleaned (int): Code points of the text replaced by U+FFFD (see `cleaning`).
     """
 
     number: int
@@ -46,6 +50,7 @@ class InputRecord:
     id: Any
     text: Optional[str] = None
     error: Optional[str] = None
+    cleaned: int = 0
 
     @property
     def ok(self) -> bool:
@@ -53,14 +58,14 @@ class InputRecord:
 
 
 def detect_format(path: Union[str, Path]) -> str:
-    """The input format named by a file's extension (`.gz` is looked through).
+    """The input format named by a file's extension (`.gz`, `.bz2`, `.xz` are looked through).
 
     path (Union[str, Path]): The input file.
     RETURNS (str): "jsonl", "tsv" or "csv".
     """
     path = Path(path)
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz":
+    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
         suffixes = suffixes[:-1]
     fmt = _SUFFIX_FORMATS.get(suffixes[-1]) if suffixes else None
     if fmt is None:
@@ -70,28 +75,12 @@ def detect_format(path: Union[str, Path]) -> str:
     return fmt
 
 
-def open_binary(path: Union[str, Path]) -> BinaryIO:
-    """Open a file for reading bytes, decompressing it when its name ends in `.gz`."""
-    path = Path(path)
-    if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
-
-
-def count_lines(path: Union[str, Path]) -> int:
-    """Count the lines of a (possibly gzipped) file in one pass over its bytes.
-
-    Used only for the progress bar's total and ETA: for JSON lines and TSV it is the number of
-    records (plus the header and blank lines), for CSV with line breaks inside fields an upper
-    bound. Cheap next to annotation: a few hundred MB/s.
+def line_limit(max_chars: int) -> int:
+    """The most bytes one input line (or CSV row) may have: room for a text of `max_chars`
+    characters written as JSON escapes (12 bytes for a character outside the BMP) and 1 MiB
+    of other fields. Longer lines are reported without being read into memory.
     """
-    count = 0
-    last = b"\n"
-    with open_binary(path) as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
+    return 12 * max_chars + (1 << 20)
 
 
 def read_records(
@@ -105,29 +94,57 @@ def read_records(
 ) -> Iterator[InputRecord]:
     """Stream the records of a tweet dump in constant memory.
 
-    path (Union[str, Path]): A `.jsonl`, `.tsv` or `.csv` file, optionally ending in `.gz`.
+    path (Union[str, Path]): A `.jsonl`, `.tsv` or `.csv` file, plain or compressed (gzip,
+        bzip2, xz; told by its first bytes).
     fmt (Optional[str]): "jsonl", "tsv" or "csv"; None to take it from the extension.
     text_field (str): The field (JSON key or header column) holding the text.
     id_field (str): The field holding the record id; records without it get their number.
     max_chars (int): Texts longer than this are reported as errors, not annotated.
-    encoding (str): The text encoding of the file.
+    encoding (str): The text encoding of the file (one that keeps `\\n` a single byte).
     YIELDS (InputRecord): Each record, readable or with the reason it is not, in file order.
+    RAISES (InputError): The file cannot be opened, or has no usable header; an
+        `InputFailure` where it is damaged, after the records before the damage.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(path, 0, "input not found")
+    if not path.is_file():
+        raise InputError(path, 0, "input is not a file")
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise InputError(path, 0, f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     checker = _RecordChecker(text_field=text_field, id_field=id_field, max_chars=max_chars)
-    with open_binary(path) as raw:
-        # Bad bytes become lone surrogates ("surrogateescape") instead of failing the whole
-        # file; each record that holds one is reported on its own.
-        lines = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+    limit = line_limit(max_chars)
+    with open_input(path) as stream:
+        position = _Position()
+        lines = position.track(iter_lines(stream, limit=limit), encoding)
         if fmt == "jsonl":
-            yield from _read_jsonl(lines, checker)
+            records = _read_jsonl(lines, checker)
         else:
-            yield from _read_table(path, lines, checker, delimiter="\t" if fmt == "tsv" else ",")
+            rows = tsv_rows(lines) if fmt == "tsv" else csv_rows(lines, limit=limit)
+            records = _read_table(path, rows, checker, fmt=fmt)
+        n_records = 0
+        try:
+            for record in records:
+                yield record
+                n_records += 1
+        except InputFailure as err:
+            raise err.located(line=position.line + 1, records=n_records) from None
+
+
+class _Position:
+    """Decodes lines and remembers the last line read, to say where a damaged file stopped."""
+
+    def __init__(self) -> None:
+        self.line = 0
+
+    def track(self, lines: Iterator, encoding: str) -> Iterator[Line]:
+        for number, data, size in lines:
+            self.line = number
+            # Bad bytes become lone surrogates ("surrogateescape") instead of failing the whole
+            # file; each record that holds one is reported on its own.
+            text = None if data is None else data.decode(encoding, errors="surrogateescape")
+            yield number, text, size
 
 
 class _RecordChecker:
@@ -151,6 +168,11 @@ class _RecordChecker:
             if isinstance(record.id, str) and _has_bad_bytes(record.id):
                 record.id = number
             return record
+        problem = id_problem(record.id)
+        if problem is not None:
+            record.error = problem
+            record.id = printable_id(record.id)
+            return record
         text = fields.get(self.text_field)
         if text is None:
             record.error = f"missing text field {self.text_field!r}"
@@ -161,7 +183,7 @@ class _RecordChecker:
         elif len(text) > self.max_chars:
             record.error = f"text too long: {len(text):,} characters > max {self.max_chars:,}"
         else:
-            record.text = text
+            record.text, record.cleaned = clean_text(text)
         return record
 
 
@@ -170,42 +192,43 @@ def _has_bad_bytes(text: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in text)
 
 
-def _read_jsonl(lines: io.TextIOWrapper, checker: _RecordChecker) -> Iterator[InputRecord]:
+def _read_jsonl(lines: Iterator[Line], checker: _RecordChecker) -> Iterator[InputRecord]:
     number = 0
-    for line_number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for line_number, line, size in lines:
+        if line is not None:
+            # A byte order mark can only be a leftover of concatenated files: never JSON.
+            line = line.lstrip("\ufeff")
+            if not line.strip():
+                continue
         number += 1
-        line = line.rstrip("\r\n")
+        if line is None:
+            yield InputRecord(number, line_number, number, error=f"line of {size:,} bytes: text too long")
+            continue
         try:
-            fields = json.loads(line)
+            fields = json.loads(line, strict=False)
         except json.JSONDecodeError as err:
-            if _has_bad_bytes(line):
-                yield InputRecord(number, line_number, number, error="undecodable bytes")
-            else:
-                yield InputRecord(number, line_number, number, error=f"bad JSON: {err.msg} at column {err.colno}")
+            reason = "undecodable bytes" if _has_bad_bytes(line) else f"bad JSON: {err.msg} at column {err.colno}"
+            yield InputRecord(number, line_number, number, error=reason)
+            continue
+        except (ValueError, RecursionError) as err:  # e.g. an int of 5,000 digits, [[[[...]]]]
+            yield InputRecord(number, line_number, number, error=f"bad JSON: {type(err).__name__}: {str(err)[:100]}")
             continue
         yield checker(number, line_number, fields, line)
 
 
-def _read_table(
-    path: Path, lines: io.TextIOWrapper, checker: _RecordChecker, *, delimiter: str
-) -> Iterator[InputRecord]:
-    if delimiter == "\t":
-        rows = _split_tsv(lines)
-    else:
-        rows = _split_csv(lines)
+def _read_table(path: Path, rows: Iterator[Row], checker: _RecordChecker, *, fmt: str) -> Iterator[InputRecord]:
     header_row = next(rows, None)
     if header_row is None:
         return
-    _, header, header_raw = header_row
+    line, header, header_raw = header_row
     if header is None:
-        raise InputError(path, 1, header_raw)
+        raise InputError(path, line, f"the header cannot be read: {header_raw}")
     if _has_bad_bytes(header_raw):
-        raise InputError(path, 1, "undecodable bytes in the header")
+        raise InputError(path, line, "undecodable bytes in the header")
+    header = [name.strip("\ufeff") for name in header]
     if checker.text_field not in header:
         raise InputError(
-            path, 1, f"no column {checker.text_field!r} in the header (columns: {', '.join(header)})"
+            path, line, f"no column {checker.text_field!r} in the header (columns: {', '.join(header)})"
         )
     number = 0
     for line_number, row, raw in rows:
@@ -217,31 +240,15 @@ def _read_table(
             continue
         number += 1
         # A short row lacks its trailing fields; those fields are then missing, not empty.
-        fields = {name: value for name, value in zip(header, row)}
-        yield checker(number, line_number, fields, raw)
-
-
-def _split_tsv(lines: io.TextIOWrapper) -> Iterator[tuple]:
-    for line_number, line in enumerate(lines, 1):
-        line = line.rstrip("\r\n")
-        yield line_number, line.split("\t"), line
-
-
-def _split_csv(lines: io.TextIOWrapper) -> Iterator[tuple]:
-    reader = csv.reader(lines)
-    start = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            # e.g. a field over csv.field_size_limit(); the reader goes on after that line.
-            yield start, None, f"bad CSV: {err}"
-        else:
-            # The reader counts the physical lines it consumed: a record spans start..line_num.
-            yield start, row, ",".join(row)
-        start = reader.line_num + 1
+        fields: Dict[str, Any] = {name: value for name, value in zip(header, row)}
+        record = checker(number, line_number, fields, raw)
+        if len(row) > len(header):
+            separator = "a tab" if fmt == "tsv" else "an unquoted comma"
+            record.text, record.cleaned = None, 0
+            record.error = (
+                f"row has {len(row)} fields but the header {len(header)} ({separator} inside a field?)"
+            )
+        yield record
 
 
 def list_inputs(patterns: Union[str, Path, List[Union[str, Path]]]) -> List[Path]:

@@ -1,73 +1,32 @@
 """`annotate`: run a pipeline over a tweet dump, streaming from file to file with progress.
 
-Memory stays constant whatever the size of the dump: records are read lazily, `nlp.pipe`
-batches them (optionally over `n_process` processes), and output goes to disk chunk by chunk
-(see `outputs`). An interrupted run, started again with the same arguments, resumes after its
-last committed chunk.
+Memory stays constant whatever the size of the dump: records are read lazily, batches are
+annotated inside `nlp.memory_zone()` (in this process or in `n_process` worker processes, see
+`annotators`), and output goes to disk chunk by chunk (see `chunks`). An interrupted run,
+started again with the same arguments, resumes after its last committed chunk and writes the
+same bytes as an uninterrupted one. A damaged input stops the run where the damage is, with
+the file, line and byte, and keeps what is committed (`AnnotateStopped`).
 """
 import itertools
 import sys
 import time
-from collections import deque
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Deque, Dict, Iterator, Optional, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
 
-from .inputs import DEFAULT_MAX_CHARS, InputRecord, count_lines, detect_format, read_records
-from .outputs import (
-    ChunkCounts,
-    ChunkedOutput,
-    ChunkWriter,
-    ResumeError,
-    adr_threshold,
-    build_record,
-    detect_output_format,
-    error_record,
-    format_record,
-)
+from ..classification import adr_threshold
+from .annotators import LocalAnnotator, ProcessAnnotator, Result, units
+from .chunks import ChunkCounts, ChunkedOutput, ResumeError, check_output
+from .fingerprints import folder_hash, input_fingerprint, model_hash
+from .inputs import DEFAULT_MAX_CHARS, InputRecord, detect_format, read_records
+from .outputs import OUTPUT_FORMATS, RecordOptions, detect_output_format, header_for, serialize_error
+from .sources import InputFailure, count_lines
+from .summary import AnnotateStopped, AnnotateSummary
 
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_CHUNK_SIZE = 10_000
 _IMPORTED_CODE = set()
-
-
-@dataclass
-class AnnotateSummary:
-    """The counts of an annotation run.
-
-    records (int): Input records, committed by earlier runs of a resumed run included.
-    annotated (int): Records annotated (one output record each).
-    errors (int): Records reported as errors instead.
-    spans (int): Spans (entities) found.
-    seconds (float): Wall time of this run.
-    load_seconds (float): The part of it spent loading the pipeline.
-    processed (int): Records this run processed itself (less than `records` when resumed).
-    output (str): The output file(s).
-    errors_output (str): The error report file(s).
-    """
-
-    records: int = 0
-    annotated: int = 0
-    errors: int = 0
-    spans: int = 0
-    seconds: float = 0.0
-    load_seconds: float = 0.0
-    processed: int = 0
-    output: str = ""
-    errors_output: str = ""
-
-    @property
-    def tweets_per_s(self) -> float:
-        seconds = self.seconds - self.load_seconds
-        return self.processed / seconds if seconds > 0 else 0.0
-
-    def summary(self) -> str:
-        return f"{self.records:,} records: {self.annotated:,} annotated, {self.errors:,} errors"
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {**asdict(self), "tweets_per_s": round(self.tweets_per_s, 2)}
 
 
 def import_code(path: Union[str, Path, None]) -> None:
@@ -128,6 +87,7 @@ def annotate(
     text_field: str = "text",
     id_field: str = "id",
     include_text: bool = False,
+    candidates: bool = False,
     max_chars: int = DEFAULT_MAX_CHARS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     n_process: int = 1,
@@ -137,35 +97,44 @@ def annotate(
     restart: bool = False,
     quiet: bool = False,
     total: Optional[int] = None,
+    on_commit: Optional[Callable[[ChunkCounts], None]] = None,
 ) -> AnnotateSummary:
     """Annotate every record of a tweet dump and write one output record or error for each.
 
     model (Union[str, Path, Language]): Package name, path or loaded pipeline.
-    input_path (Union[str, Path]): A `.jsonl`, `.tsv` or `.csv` file, optionally `.gz`.
+    input_path (Union[str, Path]): A `.jsonl`, `.tsv` or `.csv` file, plain or compressed.
     output_path (Union[str, Path]): The output file; errors go to `<stem>.errors.jsonl` beside it.
     fmt (Optional[str]): Input format ("jsonl", "tsv", "csv"); None: from the extension.
     output_format (Optional[str]): "jsonl" or "smm4h-tsv"; None: `.tsv` outputs are SMM4H TSV.
     text_field (str): The field holding the tweet text.
     id_field (str): The field holding the tweet id (the record number when absent).
     include_text (bool): Put the text into each JSONL record.
-    max_chars (int): Longer texts are reported as errors.
-    batch_size (int): `nlp.pipe` batch size.
-    n_process (int): `nlp.pipe` processes.
+    candidates (bool): Add the ADR spans a gate held back (`doc.spans["adr_candidates"]`) to
+        each JSONL record.
+    max_chars (int): Longer texts are reported as errors; `nlp.max_length` is raised to it.
+    batch_size (int): Readable records per `nlp.pipe` batch (part of the resume settings:
+        batches decide the last digits of a transformer's floats).
+    n_process (int): Worker processes (spawned, each loading the pipeline); 1: this process.
     chunk_size (int): Input records per committed output chunk (the unit of resuming).
     threshold (Optional[float]): ADR decision threshold; None: the ADR textcat's own.
     code (Union[str, Path, None]): Python file to import first (registered components).
     restart (bool): Discard chunks of an interrupted run instead of resuming it.
     quiet (bool): No progress bar.
     total (Optional[int]): Number of records for the progress bar; None: count the lines.
+    on_commit (Optional[Callable[[ChunkCounts], None]]): Called with the running totals after
+        each committed chunk (progress reports, memory checks).
     RETURNS (AnnotateSummary): The counts.
+    RAISES (InputError): The input cannot be opened or has no usable header (nothing done);
+        `AnnotateStopped` when it turns out damaged later (committed chunks kept).
     """
     start_time = time.perf_counter()
     input_path = Path(input_path)
     output_path = Path(output_path)
     fmt = fmt or detect_format(input_path)
     output_format = output_format or detect_output_format(output_path)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+    _check_options(output_format=output_format, candidates=candidates, chunk_size=chunk_size,
+                   batch_size=batch_size, n_process=n_process)
+    check_output(output_path)
     records = read_records(
         input_path, fmt=fmt, text_field=text_field, id_field=id_field, max_chars=max_chars
     )
@@ -174,130 +143,189 @@ def annotate(
     first = list(itertools.islice(records, 1))
     records = itertools.chain(first, records)
     load_start = time.perf_counter()
-    nlp = load_pipeline(model, code=code)
+    annotator, loaded = _start(model, code=code, n_process=n_process, batch_size=batch_size, max_chars=max_chars)
     load_seconds = time.perf_counter() - load_start
-    if threshold is None:
-        threshold = adr_threshold(nlp)
-    stat = input_path.stat()
-    settings = {
-        "input": str(input_path.resolve()),
-        "input_size": stat.st_size,
-        "input_mtime_ns": stat.st_mtime_ns,
-        "format": fmt,
-        "text_field": text_field,
-        "id_field": id_field,
-        "max_chars": max_chars,
-        "chunk_size": chunk_size,
-        "output_format": output_format,
-        "include_text": include_text,
-        "threshold": threshold,
-        "model": model_name(model),
-    }
-    chunks = ChunkedOutput(output_path, settings=settings, output_format=output_format, restart=restart)
-    skip = chunks.n_done * chunk_size
+    try:
+        options = RecordOptions(
+            output_format=output_format, include_text=include_text,
+            threshold=loaded["threshold"] if threshold is None else threshold, candidates=candidates,
+        )
+        settings = {
+            "input": str(input_path.resolve()),
+            "input_fingerprint": input_fingerprint(input_path),
+            "format": fmt,
+            "text_field": text_field,
+            "id_field": id_field,
+            "max_chars": max_chars,
+            "chunk_size": chunk_size,
+            "batch_size": batch_size,
+            "output_format": output_format,
+            "include_text": include_text,
+            "candidates": candidates,
+            "threshold": options.threshold,
+            "model": model_name(model),
+            "model_hash": loaded["hash"],
+            "pipeline": loaded["pipe_names"],
+        }
+        chunks = ChunkedOutput(output_path, settings=settings, header=header_for(output_format), restart=restart)
+        counts = ChunkCounts()
+        counts.add(chunks.done_counts)
+        run = _Run(chunks, counts, input_path=input_path, chunk_size=chunk_size, on_commit=on_commit)
+        try:
+            skipped = _skip(records, chunks, input_path=input_path)
+            if total is None and not quiet:
+                total = _count_records(input_path, fmt)
+            progress = _progress(total=total, initial=skipped, quiet=quiet, name=input_path.name)
+            batches = units(_until_failure(records, run), chunk_size=chunk_size, batch_size=batch_size)
+            run.write(annotator.map_units(batches, options), progress)
+        except InputFailure as failure:
+            summary = _summary(counts, run.processed, start_time, load_seconds, chunks)
+            raise AnnotateStopped(failure, summary, chunks.parts_dir) from None
+    finally:
+        annotator.close()
+    return _summary(counts, run.processed, start_time, load_seconds, chunks)
+
+
+def _check_options(*, output_format: str, candidates: bool, chunk_size: int, batch_size: int, n_process: int) -> None:
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    if candidates and output_format != "jsonl":
+        raise ValueError("candidates are written only into JSONL output, not into the SMM4H TSV")
+    for name, value in (("chunk_size", chunk_size), ("batch_size", batch_size), ("n_process", n_process)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, not {value}")
+
+
+def _start(
+    model: Union[str, Path, Language], *, code: Union[str, Path, None], n_process: int, batch_size: int,
+    max_chars: int,
+) -> Tuple[Any, Dict[str, Any]]:
+    """The annotator, and what the resume manifest needs of the model it loaded."""
+    if n_process == 1:
+        nlp = load_pipeline(model, code=code)
+        nlp.max_length = max(nlp.max_length, max_chars)
+        loaded = {"threshold": adr_threshold(nlp), "hash": model_hash(nlp), "pipe_names": list(nlp.pipe_names)}
+        return LocalAnnotator(nlp, batch_size=batch_size), loaded
+    spec = model if isinstance(model, Language) else str(model)
+    annotator = ProcessAnnotator(
+        spec, n_process=n_process, batch_size=batch_size,
+        code=str(Path(code).resolve()) if code is not None else None, max_length=max_chars,
+    )
+    try:
+        described = annotator.describe()
+        if isinstance(model, Language):
+            digest = model_hash(model)
+        elif described["path"] is not None:
+            digest = folder_hash(described["path"])
+        else:
+            digest = described["name"]
+    except BaseException:
+        annotator.close()
+        raise
+    loaded = {"threshold": described["threshold"], "hash": digest, "pipe_names": described["pipe_names"]}
+    return annotator, loaded
+
+
+def _skip(records: Iterator[InputRecord], chunks: ChunkedOutput, *, input_path: Path) -> int:
+    """Skip the records of the committed chunks of an interrupted run."""
+    skip = chunks.done_counts.records
     skipped = sum(1 for _ in itertools.islice(records, skip))
     if skipped < skip:
         raise ResumeError(
             f"{input_path} has {skipped} records but {chunks.parts_dir} holds {chunks.n_done} "
-            f"committed chunks of {chunk_size}: rerun with --restart"
+            f"committed chunks of {skip} records: rerun with --restart"
         )
-    if total is None and not quiet:
-        total = count_lines(input_path) - (fmt != "jsonl")
-    counts = ChunkCounts()
-    counts.add(chunks.done_counts)
-    processed = _annotate_stream(
-        nlp,
-        records,
-        chunks,
-        counts,
-        input_path=input_path,
-        output_format=output_format,
-        include_text=include_text,
-        threshold=threshold,
-        batch_size=batch_size,
-        n_process=n_process,
-        chunk_size=chunk_size,
-        progress=_progress(total=total, initial=skipped, quiet=quiet, name=input_path.name),
-    )
+    return skipped
+
+
+def _until_failure(records: Iterator[InputRecord], run: "_Run") -> Iterator[InputRecord]:
+    # A damaged input ends the stream here, so that the batches read before it are still
+    # annotated and their complete chunks committed; the failure is raised after them.
+    try:
+        yield from records
+    except InputFailure as failure:
+        run.failure = failure
+
+
+class _Run:
+    """Writes annotated batches into chunks, committing each full chunk."""
+
+    def __init__(
+        self, chunks: ChunkedOutput, counts: ChunkCounts, *, input_path: Path, chunk_size: int,
+        on_commit: Optional[Callable[[ChunkCounts], None]],
+    ) -> None:
+        self.chunks = chunks
+        self.counts = counts
+        self.input_path = input_path
+        self.chunk_size = chunk_size
+        self.on_commit = on_commit
+        self.index = chunks.n_done
+        self.processed = 0
+        self.failure: Optional[InputFailure] = None
+
+    def write(self, annotated: Iterator[Tuple[List[InputRecord], List[Result]]], progress: Any) -> None:
+        """Write every batch in order; merge the chunks when the input was read to its end."""
+        writer = None
+        try:
+            for unit, results in annotated:
+                outcomes = iter(results)
+                for record in unit:
+                    if writer is None:
+                        writer = self.chunks.new_chunk(self.index)
+                    self._write_one(writer, record, next(outcomes) if record.ok else None)
+                    progress.update(1)
+                    if writer.counts.records == self.chunk_size:
+                        self._commit(writer)
+                        writer = None
+            if self.failure is not None:
+                raise self.failure
+            if writer is not None:
+                self._commit(writer)
+                writer = None
+        finally:
+            if writer is not None:
+                writer.abort()
+            progress.close()
+        self.chunks.merge(self.index)
+
+    def _write_one(self, writer: Any, record: InputRecord, result: Optional[Result]) -> None:
+        self.processed += 1
+        if result is not None and result[0] is not None:
+            writer.write(result[0], n_spans=result[1], cleaned=record.cleaned > 0)
+            return
+        if result is not None:  # annotated, but its output record cannot be written
+            record.error = result[2]
+        writer.write_error(serialize_error(record, path=self.input_path))
+
+    def _commit(self, writer: Any) -> None:
+        self.counts.add(writer.commit())
+        self.index += 1
+        if self.on_commit is not None:
+            self.on_commit(self.counts)
+
+
+def _count_records(input_path: Path, fmt: str) -> Optional[int]:
+    try:
+        return count_lines(input_path) - (fmt != "jsonl")
+    except (InputFailure, OSError):
+        return None  # the reading reports where the file is damaged
+
+
+def _summary(
+    counts: ChunkCounts, processed: int, start_time: float, load_seconds: float, chunks: ChunkedOutput
+) -> AnnotateSummary:
     return AnnotateSummary(
         records=counts.records,
         annotated=counts.annotated,
         errors=counts.errors,
         spans=counts.spans,
+        cleaned=counts.cleaned,
         seconds=time.perf_counter() - start_time,
         load_seconds=load_seconds,
         processed=processed,
-        output=str(output_path),
+        output=str(chunks.output),
         errors_output=str(chunks.errors_output),
     )
-
-
-def _annotate_stream(
-    nlp: Language,
-    records: Iterator[InputRecord],
-    chunks: ChunkedOutput,
-    counts: ChunkCounts,
-    *,
-    input_path: Path,
-    output_format: str,
-    include_text: bool,
-    threshold: Optional[float],
-    batch_size: int,
-    n_process: int,
-    chunk_size: int,
-    progress: Any,
-) -> int:
-    # Records wait here, in input order, while their texts are inside nlp.pipe; errors never
-    # enter the pipeline. nlp.pipe reads ahead only a few batches, so this stays small.
-    pending: Deque[InputRecord] = deque()
-
-    def texts() -> Iterator[str]:
-        for record in records:
-            pending.append(record)
-            if record.ok:
-                yield record.text  # type: ignore[misc]
-
-    index = chunks.n_done
-    writer: Optional[ChunkWriter] = None
-    processed = 0
-
-    def emit(record: InputRecord, doc: Any = None) -> None:
-        nonlocal writer, index, processed
-        if writer is None:
-            writer = chunks.new_chunk(index)
-        if doc is None:
-            writer.write_error(error_record(record, path=input_path))
-        else:
-            out = build_record(doc, record_id=record.id, include_text=include_text, threshold=threshold)
-            writer.write(format_record(out, doc.text, output_format=output_format), n_spans=len(out["spans"]))
-        processed += 1
-        progress.update(1)
-        if writer.counts.records == chunk_size:
-            counts.add(writer.commit())
-            writer = None
-            index += 1
-
-    docs = nlp.pipe(texts(), batch_size=batch_size, n_process=n_process)
-    try:
-        for doc in docs:
-            while not pending[0].ok:
-                emit(pending.popleft())
-            emit(pending.popleft(), doc)
-        while pending:
-            emit(pending.popleft())
-        if writer is not None:
-            counts.add(writer.commit())
-            writer = None
-            index += 1
-    finally:
-        if writer is not None:
-            writer.abort()
-        close = getattr(docs, "close", None)
-        if close is not None:
-            close()  # stops nlp.pipe's worker processes after a crash
-        progress.close()
-    chunks.merge(index)
-    return processed
 
 
 def _progress(*, total: Optional[int], initial: int, quiet: bool, name: str) -> Any:

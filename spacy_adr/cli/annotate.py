@@ -37,9 +37,10 @@ def annotate_cli(
     text_field: str = typer.Option("text", "--text-field", help="Field or column holding the tweet."),
     id_field: str = typer.Option("id", "--id-field", help="Field or column holding the tweet id (else the record number)."),
     include_text: bool = typer.Option(False, "--include-text", help="Put the text into each JSONL record."),
-    max_chars: int = typer.Option(5000, "--max-chars", help="Report longer texts as errors."),
+    candidates: bool = typer.Option(False, "--candidates", help="Add the ADR spans a gate held back (doc.spans['adr_candidates']) to each JSONL record."),
+    max_chars: int = typer.Option(5000, "--max-chars", help="Report longer texts as errors (nlp.max_length is raised to it)."),
     batch_size: int = typer.Option(256, "--batch-size", "-b", help="nlp.pipe batch size."),
-    n_process: int = typer.Option(1, "--n-process", "-n", help="nlp.pipe processes."),
+    n_process: int = typer.Option(1, "--n-process", "-n", help="Worker processes, each loading the pipeline (1: this process)."),
     chunk_size: int = typer.Option(10_000, "--chunk-size", help="Records per committed chunk (the unit of resuming)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="ADR decision threshold (default: the textcat's)."),
     code: Optional[Path] = typer.Option(None, "--code", "-c", help="Python file with registered components to import."),
@@ -51,17 +52,23 @@ def annotate_cli(
     Streams in constant memory, writes in committed chunks and resumes an interrupted run.
     Records that cannot be annotated go to <OUTPUT stem>.errors.jsonl with line and reason.
     """
-    from ..annotate.outputs import ResumeError
-    from ..annotate.run import annotate
+    from ..annotate import AnnotateStopped, OutputPathError, ResumeError, annotate
 
     try:
         summary = annotate(
             model, input_path, output_path, fmt=_fmt(input_format), output_format=_fmt(output_format),
-            text_field=text_field, id_field=id_field, include_text=include_text, max_chars=max_chars,
-            batch_size=batch_size, n_process=n_process, chunk_size=chunk_size, threshold=threshold,
-            code=code, restart=restart, quiet=quiet,
+            text_field=text_field, id_field=id_field, include_text=include_text, candidates=candidates,
+            max_chars=max_chars, batch_size=batch_size, n_process=n_process, chunk_size=chunk_size,
+            threshold=threshold, code=code, restart=restart, quiet=quiet,
         )
-    except (InputError, ResumeError) as err:
+    except AnnotateStopped as stopped:
+        msg.fail(f"stopped: {stopped}")
+        msg.info(f"done before it: {stopped.summary.summary()}")
+        msg.info(stopped.rerun, exits=1)
+    except InputError as err:
+        msg.fail(str(err))
+        msg.info("Nothing was annotated.", exits=1)
+    except (ResumeError, OutputPathError, ValueError) as err:
         msg.fail(str(err), exits=1)
     _report(summary)
 
@@ -79,6 +86,7 @@ def annotate_distributed_cli(
     text_field: str = typer.Option("text", "--text-field", help="Field or column holding the tweet."),
     id_field: str = typer.Option("id", "--id-field", help="Field or column holding the tweet id."),
     include_text: bool = typer.Option(False, "--include-text", help="Put the text into each JSONL record."),
+    candidates: bool = typer.Option(False, "--candidates", help="Add the ADR spans a gate held back to each JSONL record."),
     max_chars: int = typer.Option(5000, "--max-chars", help="Report longer texts as errors."),
     batch_size: int = typer.Option(256, "--batch-size", "-b", help="nlp.pipe batch size."),
     chunk_size: int = typer.Option(10_000, "--chunk-size", help="Records per committed chunk."),
@@ -96,7 +104,7 @@ def annotate_distributed_cli(
             model, inputs, output_dir, scheduler=scheduler, n_workers=n_workers,
             processes=not threads, code=code, fmt=_fmt(input_format), output_format=output.value,
             text_field=text_field, id_field=id_field, include_text=include_text,
-            max_chars=max_chars, batch_size=batch_size, chunk_size=chunk_size,
+            candidates=candidates, max_chars=max_chars, batch_size=batch_size, chunk_size=chunk_size,
             threshold=threshold, restart=restart, quiet=quiet,
         )
     except (InputError, ValueError, FileNotFoundError) as err:

@@ -1,0 +1,240 @@
+"""Chunked output that survives a crash, and resuming it.
+
+A run writes its output in chunks of a fixed number of input records under `OUTPUT.parts/`.
+Each chunk is written to temporary files, flushed to disk (fsync) and renamed into place; a
+`NNNNNN.done.json` marker, renamed last, is the chunk's commit point. A crash therefore leaves
+only whole chunks behind, and a rerun with the same settings skips the input records of the
+committed chunks and annotates the rest in the same batches (every batch starts at a chunk
+boundary): its output is byte-identical to an uninterrupted run. `manifest.json` holds the
+settings, including a fingerprint of the input and a hash of the model: chunks of a run with
+another input, model or setting are never mixed into the output. At the end the chunks are
+concatenated into OUTPUT and `OUTPUT-stem.errors.jsonl` (each written to a temporary file and
+renamed) and `OUTPUT.parts/` is removed.
+"""
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Dict, List, Tuple, Union
+
+MANIFEST_FILE = "manifest.json"
+# What a changed setting means for the user, in the resume error.
+_CHANGED = {
+    "input_fingerprint": "the input file changed (size or content)",
+    "model_hash": "the model's files changed",
+}
+
+
+class ResumeError(ValueError):
+    """Leftover chunks of an earlier run were written with other settings."""
+
+
+class OutputPathError(ValueError):
+    """The output cannot be written where it was asked to go."""
+
+
+def errors_path_for(output: Union[str, Path]) -> Path:
+    """Where the errors of a run writing `output` go: `out.jsonl` -> `out.errors.jsonl`."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.errors.jsonl")
+
+
+def parts_dir_for(output: Union[str, Path]) -> Path:
+    """The folder of the chunks of a run writing `output`: `out.jsonl` -> `out.jsonl.parts`."""
+    output = Path(output)
+    return output.with_name(f"{output.name}.parts")
+
+
+def check_output(output: Union[str, Path]) -> None:
+    """Refuse an output that could only fail at the end of the run (before any work is done).
+
+    output (Union[str, Path]): The output file.
+    RAISES (OutputPathError): The output or its errors file is a folder, the chunk folder is
+        a file, or a parent is not a folder.
+    """
+    output = Path(output)
+    for path, what in ((output, "the output"), (errors_path_for(output), "the errors file")):
+        if path.is_dir():
+            raise OutputPathError(f"{path}: {what} is an existing folder; name a file")
+    parts = parts_dir_for(output)
+    if parts.exists() and not parts.is_dir():
+        raise OutputPathError(f"{parts}: the chunk folder of this output is a file; remove it")
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputPathError(f"{parent}: is a file, so {output} cannot be written")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise OutputPathError(f"{parent}: no permission to write {output} there")
+            break
+
+
+@dataclass
+class ChunkCounts:
+    """What a chunk (or several) holds: input records, annotated ones, errors, spans, and texts
+    whose invalid code points were replaced."""
+
+    records: int = 0
+    annotated: int = 0
+    errors: int = 0
+    spans: int = 0
+    cleaned: int = 0
+
+    def add(self, other: "ChunkCounts") -> None:
+        self.records += other.records
+        self.annotated += other.annotated
+        self.errors += other.errors
+        self.spans += other.spans
+        self.cleaned += other.cleaned
+
+
+class ChunkWriter:
+    """Writes one chunk to temporary files; `commit` makes it permanent, atomically."""
+
+    def __init__(self, parts_dir: Path, index: int) -> None:
+        self.index = index
+        self.data_path = parts_dir / f"{index:06d}.out"
+        self.errors_path = parts_dir / f"{index:06d}.errors.jsonl"
+        self.done_path = parts_dir / f"{index:06d}.done.json"
+        self.counts = ChunkCounts()
+        self._data: BinaryIO = open(_tmp(self.data_path), "wb")
+        self._errors: BinaryIO = open(_tmp(self.errors_path), "wb")
+
+    def write(self, data: bytes, *, n_spans: int, cleaned: bool = False) -> None:
+        """Add the serialized output of one annotated input record."""
+        self._data.write(data)
+        self.counts.records += 1
+        self.counts.annotated += 1
+        self.counts.spans += n_spans
+        self.counts.cleaned += cleaned
+
+    def write_error(self, data: bytes) -> None:
+        """Add the serialized error report of one input record."""
+        self._errors.write(data)
+        self.counts.records += 1
+        self.counts.errors += 1
+
+    def commit(self) -> ChunkCounts:
+        """Flush the chunk to disk and rename it into place; the done marker goes last."""
+        for file, final in ((self._data, self.data_path), (self._errors, self.errors_path)):
+            _close_synced(file)
+            os.replace(_tmp(final), final)
+        _write_atomic(self.done_path, json.dumps(self.counts.__dict__) + "\n")
+        _sync_dir(self.done_path.parent)
+        return self.counts
+
+    def abort(self) -> None:
+        """Close the temporary files without committing (a crash leaves the same state)."""
+        for file in (self._data, self._errors):
+            if not file.closed:
+                file.close()
+
+
+class ChunkedOutput:
+    """The chunk folder of one run: which chunks are committed, new chunks, the final merge.
+
+    output (Path): The final output file.
+    settings (Dict[str, Any]): Everything that decides the output (input file and its
+        fingerprint, fields, chunk size, model and its hash, format...): chunks left by a run
+        with other settings are not reused.
+    header (str): The first line of the output file ("" for JSONL).
+    restart (bool): Discard the chunks of an earlier run instead of resuming.
+    """
+
+    def __init__(
+        self,
+        output: Union[str, Path],
+        *,
+        settings: Dict[str, Any],
+        header: str = "",
+        restart: bool = False,
+    ) -> None:
+        self.output = Path(output)
+        self.errors_output = errors_path_for(self.output)
+        self.parts_dir = parts_dir_for(self.output)
+        self.header = header
+        manifest_path = self.parts_dir / MANIFEST_FILE
+        settings = json.loads(json.dumps(settings, default=str))
+        if restart and self.parts_dir.exists():
+            shutil.rmtree(self.parts_dir)
+        if manifest_path.exists():
+            previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if previous != settings:
+                raise ResumeError(_resume_refusal(self.parts_dir, previous, settings))
+        else:
+            self.parts_dir.mkdir(parents=True, exist_ok=True)
+            _write_atomic(manifest_path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+        self.n_done, self.done_counts = self._committed()
+
+    def _committed(self) -> Tuple[int, ChunkCounts]:
+        counts = ChunkCounts()
+        index = 0
+        while True:
+            done = self.parts_dir / f"{index:06d}.done.json"
+            if not done.exists():
+                return index, counts
+            counts.add(ChunkCounts(**json.loads(done.read_text(encoding="utf-8"))))
+            index += 1
+
+    def new_chunk(self, index: int) -> ChunkWriter:
+        """Start chunk `index` (overwriting what a crashed run left of it)."""
+        return ChunkWriter(self.parts_dir, index)
+
+    def merge(self, n_chunks: int) -> None:
+        """Concatenate chunks 0..n_chunks-1 into the output and errors files; remove the parts."""
+        for final, suffix, header in (
+            (self.output, "out", self.header),
+            (self.errors_output, "errors.jsonl", ""),
+        ):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            with open(_tmp(final), "wb") as merged:
+                merged.write(header.encode("utf-8"))
+                for index in range(n_chunks):
+                    with open(self.parts_dir / f"{index:06d}.{suffix}", "rb") as part:
+                        shutil.copyfileobj(part, merged, 1 << 20)
+                merged.flush()
+                os.fsync(merged.fileno())
+            os.replace(_tmp(final), final)
+        _sync_dir(self.output.parent)
+        shutil.rmtree(self.parts_dir)
+
+
+def _resume_refusal(parts_dir: Path, previous: Dict[str, Any], settings: Dict[str, Any]) -> str:
+    changed: List[str] = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+    reasons = [_CHANGED.get(key, f"{key} differs") for key in changed]
+    return (
+        f"{parts_dir} holds chunks of a run with other settings ({'; '.join(reasons)}): rerun "
+        f"with the same input, model and settings to resume, or restart (--restart) to discard them"
+    )
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
+def _close_synced(file: BinaryIO) -> None:
+    file.flush()
+    os.fsync(file.fileno())
+    file.close()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    with open(_tmp(path), "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(_tmp(path), path)
+
+
+def _sync_dir(path: Path) -> None:
+    # A rename is durable only once its folder is synced (POSIX); not possible on Windows.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
