@@ -73,6 +73,22 @@ def test_all_workflow_on_fixture_data(tmp_path):
             "['adr_gazetteer', 'adr_meddra_linker', 'adr_span_gate', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True",
             "True",
         ]
+        # The installed package tells users its licence, sources and measured dev performance:
+        # `spacy info` shows the first two (it hides performance), the meta.json all three.
+        info = subprocess.run([sys.executable, "-m", "spacy", "info", "en_adr_smm4h", "--markdown"],
+                              capture_output=True, text=True, cwd=tmp_path)
+        assert info.returncode == 0 and "MSSO" in info.stdout and "SMM4H 2020 Task 3" in info.stdout, info.stdout
+        code = "import json, spacy.util as u; print(json.dumps(u.load_meta(u.get_package_path('en_adr_smm4h') / 'meta.json')))"
+        shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+        meta = json.loads(shown.stdout)
+        assert "may be used only under a MedDRA licence from the MSSO" in meta["license"]
+        assert {"MedDRA", "SMM4H 2020 Task 3", "sentence-transformers/all-MiniLM-L6-v2"} <= {s["name"] for s in meta["sources"]}
+        assert meta["author"] == "spacy_adr developers" and meta["description"]
+        # packaged before evaluate-packages: the trained parts' rows, each named
+        assert 0.0 <= meta["performance"]["ner_task3_dev_strict_f"] <= 1.0 and "textcat_en_dev_f" in meta["performance"]
+        assert {(m["variant"], m["of"]) for m in meta["performance"]["measured"]} >= {
+            ("minilm+gazetteer+multitask", "the trained part"), ("en-minilm-multitask", "the trained part")}
+        assert any(req.replace("-", "_").startswith("spacy_adr") for req in meta["requirements"]), meta["requirements"]
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "en_adr_smm4h", "xx_adr_smm4h"], capture_output=True)
 
@@ -122,6 +138,13 @@ def check_all_workflow_outputs(project: Path) -> None:
     }
     assert all(row["task"] == "stream" and 0.0 <= row["relaxed_f"] <= 1.0 for row in rows)
     assert all("e2e_relaxed_f" in row for row in rows if row["variant"].startswith("en_adr_smm4h"))
+    # check-wheels listed both wheels, found no data file inside, and named what carries terminology
+    contents = json.loads((project / "metrics" / "wheel_contents.json").read_text())
+    assert contents["ok"] and [len(wheel["data_files_inside"]) for wheel in contents["wheels"]] == [0, 0]
+    en_wheel, xx_wheel = contents["wheels"]
+    assert {t["factory"] for t in en_wheel["terminology"]} == {"adr_meddra_linker", "adr_gazetteer"}
+    assert any(m["name"] == "kb.tsv" and m["lines"] > 1 for t in en_wheel["terminology"] for m in t["members"])
+    assert xx_wheel["terminology"] == [] and xx_wheel["files"] == len(xx_wheel["members"]) > 0
 
 
 @pytest.mark.data

@@ -270,6 +270,15 @@ def test_check_wheels_cli(tmp_path, data_folder):
     assert not listing["ok"] and listing["wheels"][1]["data_files_inside"][0]["member"].endswith("adr_lexicon.txt")
 
 
+def test_check_wheels_without_a_data_folder(tmp_path):
+    # the project passes --data-dir=${env.data_dir}: empty when SPACY_ADR_DATA is unset
+    wheel = make_wheel(tmp_path / "clean.whl")
+    result = runner.invoke(app, ["check-wheels", str(wheel), "--data-dir="], env={"SPACY_ADR_DATA": ""})
+    assert result.exit_code == 1 and "SPACY_ADR_DATA is not set" in result.output
+    result = runner.invoke(app, ["check-wheels", str(wheel), "--data-dir", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "does not exist" in " ".join(result.output.split())
+
+
 # README data section ---------------------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ def package_meta_cli(
 @app.command("check-wheels")
 def check_wheels_cli(
     wheels: List[Path] = typer.Argument(..., help="Built wheels, e.g. packages/*/dist/*.whl.", exists=True, dir_okay=False),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="The licensed data folder; defaults to SPACY_ADR_DATA."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="The licensed data folder; defaults to SPACY_ADR_DATA (also when given empty)."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write the full listing to this JSON file, e.g. metrics/wheel_contents.json."),
 ) -> None:
     """List every file of each wheel, report the components that carry terminology, and fail
@@ -58,7 +58,8 @@ def check_wheels_cli(
     from ..data_check import data_dir_from_env
     from ..packaging.wheels import check_wheels
 
-    if data_dir is None:
+    # `--data-dir=${env.data_dir}` with the variable unset reads as the current folder
+    if data_dir is None or str(data_dir) in ("", "."):
         try:
             data_dir = data_dir_from_env()
         except EnvironmentError as error:
