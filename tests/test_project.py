@@ -145,6 +145,7 @@ def check_all_workflow_outputs(project: Path) -> None:
     assert {t["factory"] for t in en_wheel["terminology"]} == {"adr_meddra_linker", "adr_gazetteer"}
     assert any(m["name"] == "kb.tsv" and m["lines"] > 1 for t in en_wheel["terminology"] for m in t["members"])
     assert xx_wheel["terminology"] == [] and xx_wheel["files"] == len(xx_wheel["members"]) > 0
+    assert [strings["strings"] > 0 for strings in en_wheel["vocab_strings"]] == [True]
 
 
 @pytest.mark.data

@@ -212,6 +212,7 @@ def make_wheel(path: Path, extra: dict = {}) -> Path:
         "en_adr_smm4h/__init__.py": b"",
         PKG + "config.cfg": CONFIG.encode(),
         PKG + "meta.json": b'{"lang": "en"}',
+        PKG + "vocab/strings.json": json.dumps(["ADR", "headache", "@bob", "@x", "http://t.co/x", "gave"]).encode(),
         PKG + "gaz/terms.txt": b"headache\nweight gain\nsore head\n",
         PKG + "ner/model": b"\x00" * 64,
         PKG + "adr_meddra_linker/kb.tsv": b"llt_code\tllt_name\tpt_code\tpt_name\tllt_currency\n10019211\tHeadache\t10019211\tHeadache\tY\n",
@@ -230,7 +231,10 @@ def test_clean_wheel_passes_and_reports_terminology(tmp_path, data_folder):
     result = check_wheels([wheel], data_folder)
     assert result.ok and result.messages() == []
     report = result.wheels[0]
-    assert len(report.members) == 8
+    assert len(report.members) == 9
+    # the string store is counted: the words of the texts the pipeline saw, user handles among them
+    (strings,) = report.vocab_strings
+    assert (strings.member, strings.strings, strings.user_handles, strings.urls) == (PKG + "vocab/strings.json", 6, 1, 1)
     assert {member.name: member.component for member in report.members}[PKG + "gaz/terms.txt"] == "gaz"
     terminology = {component.name: component for component in report.terminology}
     assert sorted(terminology) == ["adr_meddra_linker", "gaz"]  # found by factory, not folder name
@@ -259,7 +263,9 @@ def test_check_wheels_cli(tmp_path, data_folder):
     assert result.exit_code == 0, result.output
     assert "adr_meddra_linker/kb.tsv" in result.output and "gaz carries terminology" in result.output
     listing = json.loads(report.read_text())
-    assert listing["ok"] and len(listing["wheels"][0]["members"]) == 8
+    assert listing["ok"] and len(listing["wheels"][0]["members"]) == 9
+    assert listing["wheels"][0]["vocab_strings"][0]["user_handles"] == 1
+    assert "1 @user handles" in " ".join(result.output.split())
     assert {t["name"] for t in listing["wheels"][0]["terminology"]} == {"gaz", "adr_meddra_linker"}
 
     bad = make_wheel(tmp_path / "bad.whl", {PKG + "adr_meddra_linker/adr_lexicon.txt": LEXICON})

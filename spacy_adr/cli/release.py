@@ -82,6 +82,12 @@ def check_wheels_cli(
                 f"{component.name} carries terminology ({_size(component.size)} in {len(component.members)} files"
                 f"{'; ' + counted if counted else ''}): {component.terminology}"
             )
+        for strings in wheel.vocab_strings:
+            msg.warn(
+                f"{strings.member}: {strings.strings:,} strings, among them {strings.user_handles:,} @user "
+                f"handles and {strings.urls:,} URLs (spaCy keeps the token strings of the texts a "
+                "pipeline processed, training and evaluation corpora included)"
+            )
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

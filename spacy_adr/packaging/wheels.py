@@ -7,9 +7,15 @@ design; a raw data file inside it is an accident. `check_wheels` tells the two a
 every wheel member (SHA-256, streamed) and compares it with the files of the data folder, which
 are hashed only when some member has the same size (most never are), and reports the members of
 the components whose factories carry terminology, with their sizes.
+
+It also counts what a pipeline's `vocab/strings.json` holds: spaCy keeps every string of every
+Doc made with the vocabulary (training and evaluation corpora included), so the words of the
+training tweets, user handles among them, ship in that file unless it is pruned.
 """
 import hashlib
+import json
 import os
+import re
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -27,6 +33,9 @@ TERMINOLOGY_FACTORIES: Dict[str, str] = {
 }
 # Members whose lines are counted in the report (a term or a concept a line).
 COUNTED_SUFFIXES = (".tsv", ".txt")
+STRINGS_FILE = "vocab/strings.json"
+_HANDLE = re.compile(r"^@\w{2,}$")
+_URL = re.compile(r"^(https?://|www\.)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,22 @@ class ComponentContent:
     members: List[Dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class VocabStrings:
+    """What a pipeline's string store holds.
+
+    member (str): The strings.json member.
+    strings (int): Strings in it.
+    user_handles (int): Of those, "@name" strings (Twitter user handles).
+    urls (int): Of those, URLs.
+    """
+
+    member: str
+    strings: int
+    user_handles: int
+    urls: int
+
+
 @dataclass
 class WheelContent:
     """One wheel's report.
@@ -89,6 +114,7 @@ class WheelContent:
     members (List[WheelMember]): Every file in it.
     components (List[ComponentContent]): The pipeline components found in it.
     data_files_inside (List[DataFileInside]): Members identical to data files.
+    vocab_strings (List[VocabStrings]): What each packaged pipeline's string store holds.
     """
 
     wheel: str
@@ -96,6 +122,7 @@ class WheelContent:
     members: List[WheelMember]
     components: List[ComponentContent]
     data_files_inside: List[DataFileInside]
+    vocab_strings: List[VocabStrings] = field(default_factory=list)
 
     @property
     def terminology(self) -> List[ComponentContent]:
@@ -145,6 +172,7 @@ class WheelCheck:
                     "files": len(wheel.members),
                     "data_files_inside": [asdict(inside) for inside in wheel.data_files_inside],
                     "terminology": [asdict(component) for component in wheel.terminology],
+                    "vocab_strings": [asdict(strings) for strings in wheel.vocab_strings],
                     "components": [
                         {key: value for key, value in asdict(component).items() if key != "members"}
                         for component in wheel.components
@@ -257,6 +285,21 @@ def _count_lines(archive: zipfile.ZipFile, name: str) -> int:
     return lines
 
 
+def _vocab_strings(archive: zipfile.ZipFile, name: str) -> Optional[VocabStrings]:
+    try:
+        strings = json.loads(archive.read(name).decode("utf-8"))
+    except ValueError:
+        return None
+    if not isinstance(strings, list):
+        return None
+    strings = [string for string in strings if isinstance(string, str)]
+    return VocabStrings(
+        member=name, strings=len(strings),
+        user_handles=sum(1 for string in strings if _HANDLE.match(string)),
+        urls=sum(1 for string in strings if _URL.match(string)),
+    )
+
+
 def check_wheel(wheel: Union[str, Path], index: DataFolderIndex) -> WheelContent:
     """List a wheel's members, find data files inside, group the members by component.
 
@@ -267,6 +310,7 @@ def check_wheel(wheel: Union[str, Path], index: DataFolderIndex) -> WheelContent
     path = Path(wheel)
     members: List[WheelMember] = []
     inside: List[DataFileInside] = []
+    vocab: List[VocabStrings] = []
     with zipfile.ZipFile(path) as archive:
         components = _pipeline_components(archive)
         for info in archive.infolist():
@@ -278,6 +322,10 @@ def check_wheel(wheel: Union[str, Path], index: DataFolderIndex) -> WheelContent
             members.append(WheelMember(info.filename, info.file_size, digest, component.name if component else None))
             for data_file in index.matches(info.file_size, digest) if info.file_size else []:
                 inside.append(DataFileInside(info.filename, data_file, digest))
+            if info.filename.endswith("/" + STRINGS_FILE):
+                strings = _vocab_strings(archive, info.filename)
+                if strings is not None:
+                    vocab.append(strings)
             if component is not None:
                 component.size += info.file_size
                 entry: Dict[str, Any] = {"name": info.filename[len(component.folder):], "size": info.file_size}
@@ -287,6 +335,7 @@ def check_wheel(wheel: Union[str, Path], index: DataFolderIndex) -> WheelContent
     return WheelContent(
         wheel=str(wheel), size=path.stat().st_size, members=members,
         components=sorted(components.values(), key=lambda c: c.folder), data_files_inside=inside,
+        vocab_strings=vocab,
     )
 
 
