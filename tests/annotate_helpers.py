@@ -55,11 +55,34 @@ class ToyAdr:
         return doc
 
 
-def build_toy_pipeline(path: Path) -> Path:
+@Language.factory("test_toy_gate", default_config={"score": 0.75})
+def make_toy_gate(nlp: Language, name: str, *, score: float) -> "ToyGate":
+    return ToyGate(score)
+
+
+class ToyGate:
+    """Like `adr_span_gate`: a score on every ADR span, and the word "pill" held back as an
+    ADR candidate with score 0.25."""
+
+    def __init__(self, score: float) -> None:
+        self.score = score
+
+    def __call__(self, doc: Doc) -> Doc:
+        for ent in doc.ents:
+            ent._.adr_score = self.score
+        held_back = [Span(doc, t.i, t.i + 1, label="ADR") for t in doc if t.lower_ == "pill"]
+        for span in held_back:
+            span._.adr_score = 0.25
+        doc.spans["adr_candidates"] = held_back
+        return doc
+
+
+def build_toy_pipeline(path: Path, *, gate: bool = False) -> Path:
     """Build the toy pipeline and save it to `path` (loadable by spacy.load with this file
     imported).
 
     path (Path): A new folder.
+    gate (bool): Add `test_toy_gate` (span scores and held-back candidates) at the end.
     RETURNS (Path): `path`.
     """
     nlp = spacy.blank(
@@ -71,5 +94,7 @@ def build_toy_pipeline(path: Path) -> Path:
     nlp.add_pipe("test_toy_adr")
     gazetteer.set_terms(list(TOY_CODES))
     ruler.add_patterns([{"label": "ADR", "pattern": term} for term in TOY_CODES])
+    if gate:
+        nlp.add_pipe("test_toy_gate")
     nlp.to_disk(path)
     return path

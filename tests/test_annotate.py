@@ -181,7 +181,7 @@ def test_resume_after_crash_equals_uninterrupted_run(model, inputs, tmp_path, mo
     with pytest.raises(RuntimeError, match="simulated crash"):
         annotate(model, inputs / "tweets.jsonl", out, **options)
     parts = tmp_path / "resumed.jsonl.parts"
-    # Records 1-12 are in 4 committed chunks; record 13 only in chunk 4's temporary file.
+    # Records 1-12 are in 4 committed chunks; records 13-14 (one batch) were never written.
     assert sorted(p.name for p in parts.glob("*.done.json")) == [f"00000{i}.done.json" for i in range(4)]
     assert not out.exists()
 

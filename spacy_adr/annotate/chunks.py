@@ -124,10 +124,12 @@ class ChunkWriter:
         return self.counts
 
     def abort(self) -> None:
-        """Close the temporary files without committing (a crash leaves the same state)."""
-        for file in (self._data, self._errors):
+        """Drop the uncommitted chunk (a crash leaves its temporary files, which the next
+        run overwrites)."""
+        for file, final in ((self._data, self.data_path), (self._errors, self.errors_path)):
             if not file.closed:
                 file.close()
+            _tmp(final).unlink(missing_ok=True)
 
 
 class ChunkedOutput:
