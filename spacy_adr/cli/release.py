@@ -93,7 +93,7 @@ def check_wheels_cli(
         report.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         msg.info(f"Wrote {report}")
     summary = (
-        f"{len(result.wheels)} wheels against {result.data_files} files of {data_dir} "
+        f"{len(result.wheels)} wheel{'s' if len(result.wheels) != 1 else ''} against {result.data_files} files of {data_dir} "
         f"({result.data_files_hashed} hashed: the others have no member of their size)"
     )
     for message in result.messages():
