@@ -151,8 +151,9 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         used_for="en_adr_smm4h: the linker's concepts and name index, gazetteer terms (llt.tsv; the "
         "patient-friendly term list is not read)",
         layout=("llt.tsv", "patient-friendly_term_list_v25.0.xlsx"),
-        note="llt.tsv holds the llt.asc columns llt_code llt_name pt_code llt_currency; with an "
-        "official release, point the MedDRA loader at its MedAscii folder instead",
+        note="llt.tsv holds the llt.asc columns llt_code llt_name pt_code llt_currency; from an "
+        "official release write it with `spacy-adr convert meddra MedAscii/ meddra/llt.tsv` and list "
+        "your files' checksums in SHA256SUMS",
     ),
     DataSource(
         key="kfu_lexicons", prefix="lexicons/kfu_chemtextmining_vocabularies/",
