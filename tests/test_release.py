@@ -324,6 +324,8 @@ def test_data_sources_command_prints_the_section():
     result = runner.invoke(app, ["data-sources"])
     assert result.exit_code == 0 and result.output == data_section()
     assert "$SPACY_ADR_DATA/" in result.output and "smm4h2020_task3_en/" in result.output
+    for record in ENCODERS:
+        assert f"| {record.name} | {record.license} | {record.url} |" in result.output
 
 
 def test_readme_data_section_matches_the_sources():

@@ -59,13 +59,28 @@ def data_layout(sources: Sequence[DataSource] = DATA_SOURCES) -> str:
     return "\n".join(lines) + "\n"
 
 
+def encoders_table() -> str:
+    """A Markdown table of the pre-trained encoders the packages fine-tune (no data folder needed).
+
+    RETURNS (str): The table.
+    """
+    from .meta import ENCODERS
+
+    lines = ["| encoder | licence | where | how the project gets it offline |", "|---|---|---|---|"]
+    for record in ENCODERS:
+        lines.append(f"| {record.name} | {record.license} | {record.url} | {_cell(record.via)} |")
+    return "\n".join(lines) + "\n"
+
+
 def data_section() -> str:
-    """Table and layout together, as `spacy-adr data-sources` prints them.
+    """Tables and layout together, as `spacy-adr data-sources` prints them.
 
     RETURNS (str): Markdown.
     """
     return (
         data_sources_table()
+        + "\n"
+        + encoders_table()
         + f"\nThe folder `${DATA_ENV_VAR}` names must look like this ({len(REQUIRED_FILES)} files; "
         "`spacy-adr check-data` checks each against its SHA-256):\n\n"
         + data_layout()
