@@ -125,7 +125,8 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         what="psychiatric drug reviews with sentence labels and ADR mentions, Zolnoori et al. 2019",
         license="CC BY 4.0", obtain="download it from its publication page",
         url="https://www.askapatient.com/research/pharmacovigilance/corpus-ades-psychiatric-medications.asp",
-        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier",
+        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier; floret "
+        "vectors of the CNN baseline",
         layout=(),
     ),
     DataSource(
@@ -140,7 +141,8 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         what="Russian drug reviews, Tutubalina et al. 2021",
         license="the authors' research release; no licence stated",
         obtain="the annotated part of the authors' release", url="https://github.com/cimm-kzn/RuDReC",
-        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier",
+        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier; the "
+        "words kept from navec for the Russian CNN baseline",
         layout=("rudrec_annotated.json",),
     ),
     DataSource(
