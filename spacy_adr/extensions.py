@@ -27,7 +27,7 @@ if not Span.has_extension("link_method"):
 if not Span.has_extension("meddra_candidates"):
     Span.set_extension("meddra_candidates", default=None)
 
-# Confidence of an ADR span in [0, 1] (written by `adr_span_gate`): the share of the NER's
-# beam that proposes exactly this span, so users can rank and cut spans.
+# Confidence of an ADR span in [0, 1] (written by `adr_span_gate`): the probability the NER
+# gave to the transitions that made this span, so users can rank and cut spans.
 if not Span.has_extension("adr_score"):
     Span.set_extension("adr_score", default=None)

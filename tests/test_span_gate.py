@@ -1,4 +1,4 @@
-"""`adr_span_gate`: span confidences from the NER's beam, and ADR spans only on ADR tweets."""
+"""`adr_span_gate`: span confidences from the NER's transitions, and ADR spans only on ADR tweets."""
 import pytest
 import spacy
 from spacy.language import Language
@@ -70,18 +70,25 @@ def test_gate_keeps_spans_of_adr_tweets_and_holds_back_the_rest(trained_ner_pipe
         assert [ent.text for doc in loaded.pipe(TWEET_PROBABILITY) for ent in doc.ents] == kept
 
 
-def test_spans_carry_the_beam_confidence(trained_ner_pipeline):
+def test_spans_carry_the_ner_confidence(trained_ner_pipeline):
     nlp = trained_ner_pipeline
-    nlp.add_pipe("adr_span_gate", config={"gate": False, "beam_width": 8})
+    nlp.add_pipe("adr_span_gate", config={"gate": False})
     try:
         docs = list(nlp.pipe(TWEET_PROBABILITY))
         scores = [ent._.adr_score for doc in docs for ent in doc.ents]
         assert len(scores) == 3 and all(0.0 < score <= 1.0 for score in scores)
+        # The replayed parse makes exactly the NER's spans
+        from spacy_adr.pipeline.span_gate import greedy_span_confidences
+
+        replayed = greedy_span_confidences(nlp.get_pipe("ner"), docs)
+        assert [sorted(spans) for spans in replayed] == [
+            sorted((e.start, e.end, e.label_) for e in doc.ents) for doc in docs
+        ]
         # One tweet at a time gives the same scores as a batch
         assert [ent._.adr_score for text in TWEET_PROBABILITY for ent in nlp(text).ents] == pytest.approx(scores)
     finally:
         nlp.remove_pipe("adr_span_gate")
-    nlp.add_pipe("adr_span_gate", config={"gate": False, "beam_width": 1})
+    nlp.add_pipe("adr_span_gate", config={"gate": False, "score_spans": False})
     try:
         assert [ent._.adr_score for ent in nlp("felt numb from that dose").ents] == [None]
     finally:
@@ -92,7 +99,7 @@ def test_gate_errors_are_clear():
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="threshold must be in"):
         nlp.add_pipe("adr_span_gate", config={"threshold": 1.5})
-    nlp.add_pipe("adr_span_gate", config={"beam_width": 1})
+    nlp.add_pipe("adr_span_gate", config={"score_spans": False})
     doc = nlp.make_doc("pill made me sick")
     doc.ents = [doc.char_span(13, 17, label="ADR")]
     with pytest.raises(ValueError, match="needs a tweet classifier"):

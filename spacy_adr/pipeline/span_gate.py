@@ -8,15 +8,19 @@ spans of a tweet in `doc.ents` only when `doc.cats[category]` reaches `threshold
 holds back are not lost: they go to `doc.spans[candidates_key]` (the tweet's probability stays
 in `doc.cats`), where `spacy-adr annotate --candidates` writes them.
 
-Each ADR span also gets `span._.adr_score`: the share of the NER's beam (`beam_width` parses
-of the same trained model) that proposes exactly this span, so users can rank and cut spans.
-The spans themselves stay those of the NER's greedy parse.
+Each ADR span also gets `span._.adr_score`: the probability the NER gave to the transitions
+that made it, i.e. the product over its tokens of the chosen action's softmax probability
+among the valid actions (the NER is trained with a softmax over its actions, one token at a
+time). The gate replays the NER's greedy parse to read them, so the spans are exactly those in
+`doc.ents`. (The NER's beam scores, softmaxed over whole parses of a greedily trained model,
+put every span at 0.99 or more on the dev stream: useless for ranking, measured.)
 
 Every setting lives in the pipeline's config, so one override switches the gate off:
 `spacy.load("en_adr_smm4h", config={"components": {"adr_span_gate": {"gate": False}}})`.
 """
-from typing import Iterable, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
+import numpy
 from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc
@@ -37,13 +41,13 @@ CANDIDATES_KEY = "adr_candidates"
         "label": "ADR",
         "category": "ADR",
         "ner": "ner",
-        "beam_width": 8,
+        "score_spans": True,
         "candidates_key": CANDIDATES_KEY,
     },
 )
 def make_span_gate(
     nlp: Language, name: str, *, threshold: float, gate: bool, label: str, category: str,
-    ner: str, beam_width: int, candidates_key: str,
+    ner: str, score_spans: bool, candidates_key: str,
 ) -> "SpanGate":
     """Create the `adr_span_gate` component.
 
@@ -51,24 +55,25 @@ def make_span_gate(
     gate (bool): False keeps every span (scores are still written).
     label (str): The entity label gated and scored.
     category (str): The tweet category whose probability opens the gate.
-    ner (str): The name of the entity recognizer whose beam scores the spans.
-    beam_width (int): Parses in the beam; 1 or less writes no scores.
+    ner (str): The name of the entity recognizer whose transitions score the spans.
+    score_spans (bool): Write `span._.adr_score`; False saves the replay of the parse.
     candidates_key (str): The `doc.spans` key of the spans held back.
     RETURNS (SpanGate): The component.
     """
     return SpanGate(
         nlp, name, threshold=threshold, gate=gate, label=label, category=category, ner=ner,
-        beam_width=beam_width, candidates_key=candidates_key,
+        score_spans=score_spans, candidates_key=candidates_key,
     )
 
 
 class SpanGate(Pipe):
-    """Scores ADR spans by the NER's beam and keeps them only on tweets the classifier calls ADR."""
+    """Scores ADR spans by the NER's transitions and keeps them only on tweets the classifier
+    calls ADR."""
 
     def __init__(
         self, nlp: Language, name: str = "adr_span_gate", *, threshold: float = 0.5,
         gate: bool = True, label: str = "ADR", category: str = "ADR", ner: str = "ner",
-        beam_width: int = 8, candidates_key: str = CANDIDATES_KEY,
+        score_spans: bool = True, candidates_key: str = CANDIDATES_KEY,
     ) -> None:
         """Initialize the gate; see `make_span_gate` for the settings."""
         if not 0.0 <= threshold <= 1.0:
@@ -80,7 +85,7 @@ class SpanGate(Pipe):
         self.label = label
         self.category = category
         self.ner = ner
-        self.beam_width = beam_width
+        self.score_spans = score_spans
         self.candidates_key = candidates_key
 
     def __call__(self, doc: Doc) -> Doc:
@@ -95,37 +100,34 @@ class SpanGate(Pipe):
         """Score and gate the ADR spans of a stream of tweets, a batch at a time.
 
         stream (Iterable[Doc]): Tweets with entities and `doc.cats[category]`.
-        batch_size (int): Tweets per beam parse.
+        batch_size (int): Tweets scored together.
         YIELDS (Doc): The tweets, in order.
         """
         for batch in minibatch(stream, size=batch_size):
-            self.score_spans(batch)
+            if self.score_spans:
+                self.write_scores(batch)
             for doc in batch:
                 self.apply_gate(doc)
             yield from batch
 
-    def score_spans(self, docs: List[Doc]) -> None:
-        """Write `span._.adr_score` on the ADR entities: the beam's probability of the span.
+    def write_scores(self, docs: List[Doc]) -> None:
+        """Write `span._.adr_score` on the ADR entities (see the module docstring).
 
         docs (List[Doc]): Tweets that went through the NER (and its transformer) in this run.
         """
-        if self.beam_width <= 1:
-            return
         with_spans = [doc for doc in docs if any(ent.label_ == self.label for ent in doc.ents)]
         if not with_spans:
             return
         if self.ner not in self.nlp.pipe_names:
             raise ValueError(
                 f"{self.name}: no component {self.ner!r} in the pipeline {self.nlp.pipe_names} "
-                f"to score spans with (set beam_width = 1 to write no scores)"
+                f"to score spans with (set score_spans = false to write no scores)"
             )
-        recognizer = self.nlp.get_pipe(self.ner)
-        beams = recognizer.beam_parse(with_spans, beam_width=self.beam_width)
-        for doc, scores in zip(with_spans, recognizer.scored_ents(beams)):
+        confidences = greedy_span_confidences(self.nlp.get_pipe(self.ner), with_spans)
+        for doc, scores in zip(with_spans, confidences):
             for ent in doc.ents:
                 if ent.label_ == self.label:
-                    # Summed over a beam's final parses, rounding can pass 1 by a hair
-                    ent._.adr_score = min(1.0, float(scores.get((ent.start, ent.end, ent.label_), 0.0)))
+                    ent._.adr_score = scores.get((ent.start, ent.end, ent.label_))
 
     def apply_gate(self, doc: Doc) -> None:
         """Move the ADR entities of a tweet under the threshold to `doc.spans[candidates_key]`.
@@ -152,3 +154,53 @@ class SpanGate(Pipe):
                 f"before it in the pipeline ({self.nlp.pipe_names}), or gate = false"
             )
         return float(probability)
+
+
+def greedy_span_confidences(recognizer, docs: List[Doc]) -> List[Dict[Tuple[int, int, str], float]]:
+    """Replay an entity recognizer's greedy parse and score the spans it makes.
+
+    At each step the parser scores its actions for the next token; the greedy parse takes the
+    best valid one. A span's confidence is the product of the softmax probabilities (over the
+    valid actions) of the actions that made it: B-, I-..., L- or U-.
+
+    recognizer (EntityRecognizer): A trained `ner`; its tok2vec input must be available (for
+        a transformer listener: the docs went through the transformer).
+    docs (List[Doc]): The documents.
+    RETURNS (List[Dict[Tuple[int, int, str], float]]): Per document, (start token, end token,
+        label) -> confidence.
+    """
+    moves = recognizer.moves
+    names = [moves.get_class_name(i) for i in range(moves.n_moves)]
+    step_model = recognizer.model.predict(docs)
+    states = moves.init_batch(docs)
+    steps: List[List[Tuple[int, str, float]]] = [[] for _ in states]
+    active = [i for i, state in enumerate(states) if not state.is_final()]
+    while active:
+        scores = recognizer.model.ops.to_numpy(step_model.predict([states[i] for i in active]))
+        for i, row in zip(active, scores):
+            state = states[i]
+            valid = numpy.array([bool(moves.is_valid(state, name)) for name in names])
+            logits = numpy.where(valid, row, -numpy.inf)
+            best = int(numpy.argmax(logits))
+            probabilities = numpy.exp(logits - logits[best])
+            steps[i].append((state.B(0), names[best], float(probabilities[best] / probabilities.sum())))
+            moves.apply_transition(state, names[best])
+        active = [i for i in active if not states[i].is_final()]
+    step_model.clear_memory()
+    return [_spans_of_steps(doc_steps) for doc_steps in steps]
+
+
+def _spans_of_steps(steps: List[Tuple[int, str, float]]) -> Dict[Tuple[int, int, str], float]:
+    spans: Dict[Tuple[int, int, str], float] = {}
+    start, confidence = -1, 1.0
+    for token, move, probability in steps:
+        if move.startswith("U-"):
+            spans[(token, token + 1, move[2:])] = probability
+        elif move.startswith("B-"):
+            start, confidence = token, probability
+        elif move.startswith("I-"):
+            confidence *= probability
+        elif move.startswith("L-") and start >= 0:
+            spans[(start, token + 1, move[2:])] = confidence * probability
+            start = -1
+    return spans
