@@ -98,3 +98,49 @@ def build_toy_pipeline(path: Path, *, gate: bool = False) -> Path:
         nlp.add_pipe("test_toy_gate")
     nlp.to_disk(path)
     return path
+
+
+@Language.factory("test_trf_probe")
+def make_trf_probe(nlp: Language, name: str) -> "TransformerProbe":
+    return TransformerProbe()
+
+
+class TransformerProbe:
+    """A tweet classifier stand-in that shows every bit of the transformer's output.
+
+    A trained textcat turns a change in the 7th digit of the transformer's floats (a batch
+    padded differently) into a different probability; an untrained one on a tiny transformer
+    rounds it away. This probe keeps it: with m the mean absolute value of the [CLS] vector,
+    in float64, doc.cats["ADR"] = m / (1 + m).
+    """
+
+    def __call__(self, doc: Doc) -> Doc:
+        import numpy
+
+        cls = numpy.asarray(doc._.trf_data.tensors[0])[0, 0].astype("float64")
+        magnitude = float(numpy.abs(cls).mean())
+        doc.cats["ADR"] = magnitude / (1 + magnitude)
+        return doc
+
+
+def build_tiny_transformer_pipeline(path: Path, bert: Path) -> Path:
+    """Tweet tokenizer → normaliser → a tiny BERT (`tiny_transformer.build_tiny_bert`) →
+    `test_trf_probe`, saved to `path`.
+
+    path (Path): A new folder.
+    bert (Path): The tiny BERT's folder.
+    RETURNS (Path): `path`.
+    """
+    nlp = spacy.blank(
+        "en", config={"nlp": {"tokenizer": {"@tokenizers": "spacy-adr.TweetTokenizer.v1"}}}
+    )
+    nlp.add_pipe("adr_tweet_normalizer")
+    nlp.add_pipe("transformer", config={"model": {
+        "@architectures": "spacy-adr.NormTransformerModel.v1", "name": str(bert),
+        "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96},
+        "tokenizer_config": {"use_fast": True},
+    }})
+    nlp.add_pipe("test_trf_probe")
+    nlp.initialize()
+    nlp.to_disk(path)
+    return path

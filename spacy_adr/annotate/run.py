@@ -91,6 +91,7 @@ def annotate(
     max_chars: int = DEFAULT_MAX_CHARS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     n_process: int = 1,
+    torch_threads: Optional[int] = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     threshold: Optional[float] = None,
     code: Union[str, Path, None] = None,
@@ -115,6 +116,9 @@ def annotate(
     batch_size (int): Readable records per `nlp.pipe` batch (part of the resume settings:
         batches decide the last digits of a transformer's floats).
     n_process (int): Worker processes (spawned, each loading the pipeline); 1: this process.
+    torch_threads (Optional[int]): torch threads per annotating process (this one when n_process
+        is 1, set for the whole process); None: torch's default here, cpu_count // n_process
+        in workers. The output is the same for any n_process at the same threads.
     chunk_size (int): Input records per committed output chunk (the unit of resuming).
     threshold (Optional[float]): ADR decision threshold; None: the ADR textcat's own.
     code (Union[str, Path, None]): Python file to import first (registered components).
@@ -143,7 +147,9 @@ def annotate(
     first = list(itertools.islice(records, 1))
     records = itertools.chain(first, records)
     load_start = time.perf_counter()
-    annotator, loaded = _start(model, code=code, n_process=n_process, batch_size=batch_size, max_chars=max_chars)
+    annotator, loaded = _start(
+        model, code=code, n_process=n_process, torch_threads=torch_threads, batch_size=batch_size, max_chars=max_chars
+    )
     load_seconds = time.perf_counter() - load_start
     try:
         options = RecordOptions(
@@ -197,11 +203,15 @@ def _check_options(*, output_format: str, candidates: bool, chunk_size: int, bat
 
 
 def _start(
-    model: Union[str, Path, Language], *, code: Union[str, Path, None], n_process: int, batch_size: int,
-    max_chars: int,
+    model: Union[str, Path, Language], *, code: Union[str, Path, None], n_process: int,
+    torch_threads: Optional[int], batch_size: int, max_chars: int,
 ) -> Tuple[Any, Dict[str, Any]]:
     """The annotator, and what the resume manifest needs of the model it loaded."""
     if n_process == 1:
+        if torch_threads is not None:
+            import torch
+
+            torch.set_num_threads(torch_threads)
         nlp = load_pipeline(model, code=code)
         nlp.max_length = max(nlp.max_length, max_chars)
         loaded = {"threshold": adr_threshold(nlp), "hash": model_hash(nlp), "pipe_names": list(nlp.pipe_names)}
@@ -210,6 +220,7 @@ def _start(
     annotator = ProcessAnnotator(
         spec, n_process=n_process, batch_size=batch_size,
         code=str(Path(code).resolve()) if code is not None else None, max_length=max_chars,
+        threads=torch_threads,
     )
     try:
         described = annotator.describe()

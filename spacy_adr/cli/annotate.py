@@ -41,6 +41,7 @@ def annotate_cli(
     max_chars: int = typer.Option(5000, "--max-chars", help="Report longer texts as errors (nlp.max_length is raised to it)."),
     batch_size: int = typer.Option(256, "--batch-size", "-b", help="nlp.pipe batch size."),
     n_process: int = typer.Option(1, "--n-process", "-n", help="Worker processes, each loading the pipeline (1: this process)."),
+    torch_threads: Optional[int] = typer.Option(None, "--torch-threads", help="torch threads per annotating process (default: torch's own with -n 1, else CPUs // n-process)."),
     chunk_size: int = typer.Option(10_000, "--chunk-size", help="Records per committed chunk (the unit of resuming)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="ADR decision threshold (default: the textcat's)."),
     code: Optional[Path] = typer.Option(None, "--code", "-c", help="Python file with registered components to import."),
@@ -58,7 +59,7 @@ def annotate_cli(
         summary = annotate(
             model, input_path, output_path, fmt=_fmt(input_format), output_format=_fmt(output_format),
             text_field=text_field, id_field=id_field, include_text=include_text, candidates=candidates,
-            max_chars=max_chars, batch_size=batch_size, n_process=n_process, chunk_size=chunk_size,
+            max_chars=max_chars, batch_size=batch_size, n_process=n_process, torch_threads=torch_threads, chunk_size=chunk_size,
             threshold=threshold, code=code, restart=restart, quiet=quiet,
         )
     except AnnotateStopped as stopped:
