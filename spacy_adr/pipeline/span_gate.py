@@ -123,7 +123,16 @@ class SpanGate(Pipe):
                 f"{self.name}: no component {self.ner!r} in the pipeline {self.nlp.pipe_names} "
                 f"to score spans with (set score_spans = false to write no scores)"
             )
-        confidences = greedy_span_confidences(self.nlp.get_pipe(self.ner), with_spans)
+        # The NER treats entities already on a doc as given (only the move that keeps them is
+        # valid), so the parse is replayed on the docs as the NER saw them: entities missing.
+        found = [list(doc.ents) for doc in with_spans]
+        for doc in with_spans:
+            doc.set_ents([], default="missing")
+        try:
+            confidences = greedy_span_confidences(self.nlp.get_pipe(self.ner), with_spans)
+        finally:
+            for doc, ents in zip(with_spans, found):
+                doc.ents = ents
         for doc, scores in zip(with_spans, confidences):
             for ent in doc.ents:
                 if ent.label_ == self.label:
@@ -165,7 +174,8 @@ def greedy_span_confidences(recognizer, docs: List[Doc]) -> List[Dict[Tuple[int,
 
     recognizer (EntityRecognizer): A trained `ner`; its tok2vec input must be available (for
         a transformer listener: the docs went through the transformer).
-    docs (List[Doc]): The documents.
+    docs (List[Doc]): The documents, their entities missing (preset entities would force the
+        moves that keep them).
     RETURNS (List[Dict[Tuple[int, int, str], float]]): Per document, (start token, end token,
         label) -> confidence.
     """
