@@ -141,8 +141,22 @@ def error_record(record: InputRecord, *, path: Union[str, Path]) -> Dict[str, An
 
 def serialize_error(record: InputRecord, *, path: Union[str, Path]) -> bytes:
     """The error report of an input record as one UTF-8 JSON line."""
-    data = json.dumps(error_record(record, path=path), ensure_ascii=False, allow_nan=False)
-    return (data + "\n").encode("utf-8")
+    return json_line(error_record(record, path=path)).encode("utf-8")
+
+
+def json_line(value: Any) -> str:
+    """One line of strict JSON, non-ASCII characters as they are, ending in "\\n".
+
+    The three line separators JSON leaves raw (U+0085, U+2028, U+2029) are escaped, so that
+    readers that split on any line break (`str.splitlines`, old JavaScript) see one line.
+    RAISES (ValueError): NaN or infinity somewhere in `value`.
+    """
+    return json.dumps(value, ensure_ascii=False, allow_nan=False).translate(_JSON_LINE_BREAKS) + "\n"
+
+
+_JSON_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+# Everything a TSV reader may take for the end of a row or cell; one space each keeps offsets.
+_CELL_BREAKS = str.maketrans({char: " " for char in "\t\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
 
 
 def format_record(record: Dict[str, Any], text: str, *, output_format: str) -> str:
@@ -155,7 +169,7 @@ def format_record(record: Dict[str, Any], text: str, *, output_format: str) -> s
     RETURNS (str): The lines, each ending in "\\n".
     """
     if output_format == "jsonl":
-        return json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
+        return json_line(record)
     # A tab or line break would break the row; one space each keeps every offset.
     tweet = _one_cell(text)
     tweet_id = _one_cell(str(record["id"]))
@@ -173,7 +187,7 @@ def format_record(record: Dict[str, Any], text: str, *, output_format: str) -> s
 
 
 def _one_cell(text: str) -> str:
-    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return text.translate(_CELL_BREAKS)
 
 
 def header_for(output_format: str) -> str:
