@@ -116,6 +116,14 @@ def ner_cfg(tok2vec: dict) -> dict:
     }
 
 
+def lower_shape_ner_cfg() -> dict:
+    """A fast NER without a transformer: lowercase and shape features."""
+    tok2vec = shape_tok2vec_cfg()
+    tok2vec["embed"]["attrs"] = ["LOWER", "SHAPE"]
+    tok2vec["embed"]["rows"] = [200, 50]
+    return ner_cfg(tok2vec)
+
+
 def gaz_node(nlp: Language, name: str = "ner"):
     nodes = [n for n in nlp.get_pipe(name).model.walk() if n.name == "adr_gazetteer_tok2vec"]
     assert len(nodes) == 1

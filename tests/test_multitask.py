@@ -137,14 +137,11 @@ def test_ner_negatives_are_noadr_tweets_with_no_entities(tmp_path):
 
 def train_ner_from(reader, steps=50):
     """A fast NER (shape + lowercase features, no transformer) trained on a reader's passes."""
-    from test_models import ner_cfg, shape_tok2vec_cfg
+    from test_models import lower_shape_ner_cfg
 
     fix_random_seed(0)
     nlp = spacy.blank("en")
-    tok2vec = shape_tok2vec_cfg()
-    tok2vec["embed"]["attrs"] = ["LOWER", "SHAPE"]
-    tok2vec["embed"]["rows"] = [200, 50]
-    nlp.add_pipe("ner", config=ner_cfg(tok2vec))
+    nlp.add_pipe("ner", config=lower_shape_ner_cfg())
     optimizer = nlp.initialize(lambda: reader(nlp))
     for _ in range(steps):
         nlp.update(list(reader(nlp)), sgd=optimizer)

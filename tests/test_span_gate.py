@@ -6,7 +6,7 @@ from spacy.tokens import Doc
 from thinc.api import fix_random_seed
 
 from spacy_adr.pipeline.span_gate import CANDIDATES_KEY
-from test_models import TRAIN, make_examples, ner_cfg, shape_tok2vec_cfg
+from test_models import TRAIN, lower_shape_ner_cfg, make_examples
 
 # Stand-in tweet probabilities: the classifier of a real pipeline writes doc.cats["ADR"].
 TWEET_PROBABILITY = {
@@ -28,10 +28,7 @@ def trained_ner_pipeline():
     classifier; the gate is added by each test."""
     fix_random_seed(0)
     nlp = spacy.blank("en")
-    tok2vec = shape_tok2vec_cfg()
-    tok2vec["embed"]["attrs"] = ["LOWER", "SHAPE"]
-    tok2vec["embed"]["rows"] = [200, 50]
-    nlp.add_pipe("ner", config=ner_cfg(tok2vec))
+    nlp.add_pipe("ner", config=lower_shape_ner_cfg())
     examples = make_examples(nlp, TRAIN)
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(80):
