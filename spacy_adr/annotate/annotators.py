@@ -149,7 +149,7 @@ class ProcessAnnotator:
         )
 
     def describe(self) -> Dict[str, Any]:
-        """What the workers loaded: {"threshold", "path", "name"} (see `_describe`)."""
+        """What the workers loaded: {"threshold", "path", "name", "pipe_names"}."""
         return self._result(self._executor.submit(_describe))
 
     def map_units(self, batches: Iterable[Unit], options: RecordOptions) -> Iterator[Tuple[Unit, List[Result]]]:

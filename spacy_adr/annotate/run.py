@@ -10,6 +10,7 @@ the file, line and byte, and keeps what is committed (`AnnotateStopped`).
 import itertools
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -164,11 +165,9 @@ def annotate(
             "id_field": id_field,
             "max_chars": max_chars,
             "chunk_size": chunk_size,
+            # Batches decide the last digits of a transformer's floats.
             "batch_size": batch_size,
-            "output_format": output_format,
-            "include_text": include_text,
-            "candidates": candidates,
-            "threshold": options.threshold,
+            **asdict(options),
             "model": model_name(model),
             "model_hash": loaded["hash"],
             "pipeline": loaded["pipe_names"],
