@@ -115,7 +115,7 @@ def test_read_stream_leaves_out_seen_and_adr_tweets(tmp_path):
 
 def test_save_gate_threshold_writes_the_config(tmp_path):
     nlp = spacy.blank("en")
-    nlp.add_pipe("adr_span_gate", config={"beam_width": 1})
+    nlp.add_pipe("adr_span_gate", config={"score_spans": False})
     nlp.to_disk(tmp_path / "gated")
     assert save_gate_threshold(tmp_path / "gated", 0.37) == "adr_span_gate"
     assert spacy.load(tmp_path / "gated").get_pipe("adr_span_gate").threshold == pytest.approx(0.37)
