@@ -91,6 +91,8 @@ def test_output_folder_is_refused_before_any_work(tmp_path):
     (tmp_path / "o2.errors.jsonl").mkdir()
     with pytest.raises(OutputPathError, match="the errors file is an existing folder"):
         annotate("no_such_model", path, tmp_path / "o2.jsonl", **OPTIONS)
+    with pytest.raises(OutputPathError, match="the output would overwrite the input"):
+        annotate("no_such_model", path, path, **OPTIONS)
 
 
 def truncated_gzip(path: Path, n: int) -> Path:

@@ -46,17 +46,20 @@ def parts_dir_for(output: Union[str, Path]) -> Path:
     return output.with_name(f"{output.name}.parts")
 
 
-def check_output(output: Union[str, Path]) -> None:
+def check_output(output: Union[str, Path], *, input_path: Union[str, Path, None] = None) -> None:
     """Refuse an output that could only fail at the end of the run (before any work is done).
 
     output (Union[str, Path]): The output file.
-    RAISES (OutputPathError): The output or its errors file is a folder, the chunk folder is
-        a file, or a parent is not a folder.
+    input_path (Union[str, Path, None]): The input, which the output must not overwrite.
+    RAISES (OutputPathError): The output or its errors file is a folder or the input, the
+        chunk folder is a file, or a parent is not a writable folder.
     """
     output = Path(output)
     for path, what in ((output, "the output"), (errors_path_for(output), "the errors file")):
         if path.is_dir():
             raise OutputPathError(f"{path}: {what} is an existing folder; name a file")
+        if input_path is not None and path.resolve() == Path(input_path).resolve():
+            raise OutputPathError(f"{path}: {what} would overwrite the input; name another file")
     parts = parts_dir_for(output)
     if parts.exists() and not parts.is_dir():
         raise OutputPathError(f"{parts}: the chunk folder of this output is a file; remove it")

@@ -139,7 +139,7 @@ def annotate(
     output_format = output_format or detect_output_format(output_path)
     _check_options(output_format=output_format, candidates=candidates, chunk_size=chunk_size,
                    batch_size=batch_size, n_process=n_process)
-    check_output(output_path)
+    check_output(output_path, input_path=input_path)
     records = read_records(
         input_path, fmt=fmt, text_field=text_field, id_field=id_field, max_chars=max_chars
     )
