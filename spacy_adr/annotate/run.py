@@ -242,8 +242,8 @@ def _skip(records: Iterator[InputRecord], chunks: ChunkedOutput, *, input_path: 
     skipped = sum(1 for _ in itertools.islice(records, skip))
     if skipped < skip:
         raise ResumeError(
-            f"{input_path} has {skipped} records but {chunks.parts_dir} holds {chunks.n_done} "
-            f"committed chunks of {skip} records: rerun with --restart"
+            f"{input_path} has {skipped:,} records but {chunks.parts_dir} holds {chunks.n_done} "
+            f"committed chunks ({skip:,} records): rerun with --restart"
         )
     return skipped
 
