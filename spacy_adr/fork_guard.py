@@ -5,7 +5,8 @@ issues 6662 and 13233). After a fork, each child therefore runs torch on one thr
 never enters an OpenMP parallel region: N workers on N cores, as torch's own DataLoader
 workers do. A process that never imported torch is not touched.
 
-`install()` is idempotent; importing `spacy_adr.annotate` calls it.
+`install()` is idempotent; importing `spacy_adr` (which `spacy.load` of a spacy_adr pipeline
+does through the entry points) calls it.
 """
 import os
 import sys

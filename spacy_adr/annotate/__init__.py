@@ -1,11 +1,7 @@
 """Annotating tweet dumps with an ADR pipeline: open (`sources`), read (`inputs`, `tables`,
 `cleaning`), annotate (`annotators`, `run`), write (`outputs`, `chunks`), resume safely
 (`fingerprints`). `spacy_adr.distributed` maps the same over the partitions of a dump with Dask.
-
-Importing this package makes `nlp.pipe(texts, n_process=N)` safe for torch pipelines
-(`fork_guard`).
 """
-from . import fork_guard
 from .chunks import ChunkCounts, OutputPathError, ResumeError, errors_path_for
 from .inputs import InputRecord, detect_format, list_inputs, read_records
 from .outputs import (
@@ -20,8 +16,6 @@ from .outputs import (
 from .run import annotate, import_code, load_pipeline
 from .sources import InputFailure, count_lines
 from .summary import AnnotateStopped, AnnotateSummary
-
-fork_guard.install()
 
 __all__ = [
     "AnnotateStopped",
