@@ -84,12 +84,23 @@ def _time_hf_baseline(encoder: str, texts: Sequence[str], batch_size: int) -> Di
     return {"load_s": load_s, "seconds": seconds, "tweets_per_s": len(texts) / seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
+def _with_torch_threads(threads: int, function, *args) -> Dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(threads)
+    return function(*args)
+
+
 def _in_fresh_process(function, *args) -> Dict[str, Any]:
     # fork, not spawn: a spawned child re-runs the `spacy-adr` console script as __main__.
     # The parent has loaded no model, so the child starts from a clean slate either way.
+    # spacy_adr's fork guard puts a forked child's torch on one thread (safe for nlp.pipe's
+    # workers); a measurement runs alone, so it gets the parent's threads back.
+    import torch
+
     context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
-        return pool.apply(function, args)
+        return pool.apply(_with_torch_threads, (torch.get_num_threads(), function, *args))
 
 
 def benchmark(
