@@ -63,9 +63,12 @@ def evaluate_stream_cli(
     linked = any(nlp.get_pipe_meta(name).factory == "adr_meddra_linker" for name in nlp.pipe_names)
     predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
     ungated = f"{variant} (gate off)" if gate_threshold is not None else variant
-    rows = stream_rows(tweets, predictions, variant=ungated, splits=splits, gate_threshold=None, linked=linked)
-    if gate_threshold is not None:
-        rows += stream_rows(tweets, predictions, variant=variant, splits=splits, gate_threshold=gate_threshold, linked=linked)
+    try:
+        rows = stream_rows(tweets, predictions, variant=ungated, splits=splits, gate_threshold=None, linked=linked)
+        if gate_threshold is not None:
+            rows += stream_rows(tweets, predictions, variant=variant, splits=splits, gate_threshold=gate_threshold, linked=linked)
+    except ValueError as error:
+        msg.fail(f"{spans} + {noadr}: {error}", exits=1)
     bands = [
         {"task": "stream", "variant": f"{ungated}, spans scored {band['score_min']:g}-{band['score_max']:g}",
          "split": split_name(natural, natural), "adr_rate": natural, **band}
@@ -102,8 +105,11 @@ def tune_gate_cli(
     tweets = _load_stream(spans, noadr, exclude)
     natural = natural_rate(noadr)
     predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
-    threshold, scored = tune_gate(tweets, predictions, rate=natural,
-                                  max_task3_drop=None if max_task3_drop < 0 else max_task3_drop)
+    try:
+        threshold, scored = tune_gate(tweets, predictions, rate=natural,
+                                      max_task3_drop=None if max_task3_drop < 0 else max_task3_drop)
+    except ValueError as error:
+        msg.fail(f"{spans} + {noadr}: {error}", exits=1)
     name = save_gate_threshold(model, threshold)
     best = next(row for row in scored if row["gate_threshold"] == threshold)
     msg.good(
