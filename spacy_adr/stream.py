@@ -135,6 +135,11 @@ def gated(prediction: PredictedTweet, threshold: Optional[float]) -> List[Linked
     return []
 
 
+def noadr_weight(n_adr: int, n_noadr: int, rate: float) -> float:
+    """How many times each NoADR tweet counts so that ADR tweets make up `rate` of the stream."""
+    return n_adr * (1.0 - rate) / (rate * n_noadr)
+
+
 def stream_scores(
     tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *,
     rate: Optional[float], gate_threshold: Optional[float],
@@ -163,7 +168,7 @@ def stream_scores(
     elif not n_adr or not n_noadr:
         raise ValueError(f"a stream needs ADR and NoADR tweets; it has {n_adr} and {n_noadr}")
     else:
-        weight = n_adr * (1.0 - rate) / (rate * n_noadr)
+        weight = noadr_weight(n_adr, n_noadr, rate)
     per_doc = [span_counts(gated(pred, gate_threshold), tweet.gold) for tweet, pred in pairs]
     weights = [1.0 if tweet.gold else weight for tweet, _ in pairs]
     scores = scores_from_counts(sum_counts(per_doc, weights))
@@ -283,7 +288,7 @@ def precision_by_score(
     if not any(score is not None for pred in predictions for score in pred.scores):
         return []
     n_adr = sum(1 for tweet in tweets if tweet.gold)
-    weight = n_adr * (1.0 - rate) / (rate * (len(tweets) - n_adr))
+    weight = noadr_weight(n_adr, len(tweets) - n_adr, rate)
     bands = []
     for low, high in zip(edges[:-1], edges[1:]):
         last = high == edges[-1]
