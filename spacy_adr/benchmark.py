@@ -6,6 +6,10 @@ peak memory are its own: the pipeline's `spacy.load` time, `nlp.pipe` tweets/s a
 and peak RSS; and, as the baseline, `transformers.pipeline("token-classification")` over the
 same encoder (a token-classification head on it, untrained: speed does not depend on the
 weights) on the same tweets with the same batch size.
+
+A pipeline can be timed as saved and under other encoder settings (`inference`: int8 or
+fp32, length groups; `spacy_adr.inference_settings`), and each setting's accuracy measured
+on dev beside its speed (`accuracy`), so that what int8 costs is a number.
 """
 import multiprocessing
 import resource
@@ -31,12 +35,43 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _time_pipeline(model: str, texts: Sequence[str], batch_size: int, n_process: int) -> Dict[str, Any]:
+def parse_inference(text: str) -> Dict[str, Any]:
+    """Encoder settings written as QUANTIZE/GROUPS, e.g. "fp32/0" or "int8/16".
+
+    text (str): The settings.
+    RETURNS (Dict[str, Any]): quantize and length_groups for `set_inference`.
+    """
+    quantize, _, groups = text.partition("/")
+    if quantize not in ("int8", "fp32") or not groups.isdigit():
+        raise ValueError(f"encoder settings {text!r}: expected QUANTIZE/GROUPS, e.g. fp32/0 or int8/16")
+    return {"quantize": quantize, "length_groups": int(groups)}
+
+
+def settings_label(settings: Dict[str, Dict[str, Any]]) -> str:
+    """e.g. "transformer int8/16; adr_meddra_linker int8"; "" for a pipeline without encoders."""
+    return "; ".join(
+        f"{name} {values['quantize']}" + (f"/{values['length_groups']}" if "length_groups" in values else "")
+        for name, values in settings.items()
+    )
+
+
+def _load(model: str, inference: Optional[Dict[str, Any]]):
     import spacy
+
+    from .inference_settings import inference_settings, set_inference
 
     start = time.perf_counter()
     nlp = spacy.load(model)
+    if inference:
+        set_inference(nlp, **inference)
     load_s = time.perf_counter() - start
+    return nlp, load_s, inference_settings(nlp)
+
+
+def _time_pipeline(
+    model: str, texts: Sequence[str], batch_size: int, n_process: int, inference: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
+    nlp, load_s, settings = _load(model, inference)
     list(nlp.pipe(texts[:batch_size], batch_size=batch_size))  # warm-up
     start = time.perf_counter()
     n_words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=batch_size, n_process=n_process))
@@ -44,6 +79,7 @@ def _time_pipeline(model: str, texts: Sequence[str], batch_size: int, n_process:
     result = {
         "load_s": load_s, "seconds": seconds, "tweets_per_s": len(texts) / seconds,
         "words_per_s": n_words / seconds, "peak_rss_mb": _peak_rss_mb(), "pipeline": list(nlp.pipe_names),
+        "inference": settings_label(settings),
     }
     result.update(_time_components(nlp, texts, batch_size))
     return result
@@ -103,9 +139,46 @@ def _in_fresh_process(function, *args) -> Dict[str, Any]:
         return pool.apply(_with_torch_threads, (torch.get_num_threads(), function, *args))
 
 
+def _accuracy(
+    model: str, inference: Optional[Dict[str, Any]], spans: Optional[str], classes: Optional[str]
+) -> Dict[str, Any]:
+    from .classification import adr_classifier_name, evaluate_textcat
+    from .evaluation import evaluate_ner
+
+    nlp, _, _ = _load(model, inference)
+    scores: Dict[str, Any] = {}
+    if spans:
+        linked = any(nlp.get_pipe_meta(name).factory == "adr_meddra_linker" for name in nlp.pipe_names)
+        ner = evaluate_ner(nlp, spans, linked=linked)
+        scores.update({f"ner_{key}": ner["ner"][key] for key in ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_f")})
+        if linked:
+            scores["e2e_relaxed_f"] = ner["e2e"]["relaxed_f"]
+    if classes and adr_classifier_name(nlp):
+        tweets = evaluate_textcat(nlp, classes)
+        scores.update({"tweet_p": tweets["p"], "tweet_r": tweets["r"], "tweet_f": tweets["f"]})
+    return scores
+
+
+def accuracy(
+    model: str, *, inference: Optional[Dict[str, Any]] = None, spans: Optional[str] = None,
+    classes: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Dev accuracy of a pipeline under given encoder settings, in a fresh process.
+
+    model (str): Installed package name or path.
+    inference (Optional[Dict[str, Any]]): `set_inference` arguments; None: as saved.
+    spans (Optional[str]): Gold spans (.spacy, e.g. corpus/task3/dev.spacy): ner_strict_*,
+        ner_relaxed_* and, with a linker, e2e_relaxed_f.
+    classes (Optional[str]): Gold ADR/NoADR tweets (.spacy): tweet_p/r/f at the pipeline's
+        threshold, when it classifies tweets.
+    RETURNS (Dict[str, Any]): The scores.
+    """
+    return _in_fresh_process(_accuracy, model, inference, spans, classes)
+
+
 def benchmark(
     model: str, texts: Sequence[str], *, baseline_encoder: Optional[str] = None,
-    batch_size: int = 128, n_process: int = 1,
+    batch_size: int = 128, n_process: int = 1, inference: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
     """Time a pipeline and, optionally, the plain HF baseline on the same tweets.
 
@@ -114,12 +187,15 @@ def benchmark(
     baseline_encoder (Optional[str]): HF model folder or name for the baseline; None skips it.
     batch_size (int): Batch size of both.
     n_process (int): `nlp.pipe` processes.
-    RETURNS (Dict[str, Any]): tweets_per_s, words_per_s, load_s, peak_rss_mb, n, batch_size;
+    inference (Optional[Dict[str, Any]]): Encoder settings for `set_inference` after loading
+        (load_s includes them); None: as saved.
+    RETURNS (Dict[str, Any]): tweets_per_s, words_per_s, load_s, peak_rss_mb, n, batch_size,
+        inference (the encoders' settings as timed);
         seconds_NAME per component (a separate one-at-a-time pass) and, with a linker,
         linker_mentions and linker_mentions_per_s; baseline_tweets_per_s and ratio
         (ours / baseline) when there is a baseline.
     """
-    result = _in_fresh_process(_time_pipeline, model, list(texts), batch_size, n_process)
+    result = _in_fresh_process(_time_pipeline, model, list(texts), batch_size, n_process, inference)
     result.update({"n": len(texts), "batch_size": batch_size, "n_process": n_process})
     if baseline_encoder:
         baseline = _in_fresh_process(_time_hf_baseline, baseline_encoder, list(texts), batch_size)

@@ -144,6 +144,18 @@ def test_other_labels_untouched(linker):
     assert doc.ents[1].kb_id_ == "x" and doc.ents[1]._.link_method == ""
 
 
+def test_int8_encoder_stays_close_and_is_not_saved(linker, tmp_path):
+    texts = ["Headache", "Nausea", "my head hurts so much", "cannot sleep at night"]
+    fp32 = linker.encode(texts)
+    linker.quantize = "int8"
+    int8 = linker.encode(texts)
+    assert linker.int8._copy is not None and linker.int8._copy is not linker.encoder
+    assert float((fp32 * int8).sum(axis=1).min()) > 0.99  # unit vectors: cosine
+    linker.to_disk(tmp_path / "linker")
+    reloaded = MeddraLinker().from_disk(tmp_path / "linker")
+    numpy.testing.assert_allclose(reloaded.encode(texts), fp32, atol=1e-5)
+
+
 def test_uninitialized_raises_clear_error():
     nlp = spacy.blank("en")
     nlp.add_pipe("adr_meddra_linker")

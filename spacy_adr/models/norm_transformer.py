@@ -17,6 +17,12 @@ built with ``add_prefix_space``: set ``tokenizer_config = {"use_fast": true,
 
 Note that spaCy's default ``norm_`` is lower-cased: with a cased encoder, the normaliser
 should write case-preserving norms.
+
+Inference settings (prediction only; training and saved weights are unaffected, see
+``spacy_adr.models.inference``): ``quantize = "int8"`` runs an int8 copy of the encoder on
+CPUs, ``length_groups = N`` runs a batch's sequences sorted by length, N at a time. Both are
+config keys of the model, so ``spacy.load(name, config={"components.transformer.model.quantize":
+null})`` gives the fp32 encoder back.
 """
 import copy
 from typing import Callable, Dict, List, Optional, Tuple
@@ -39,6 +45,8 @@ from thinc.api import Model, chain
 from thinc.types import Floats2d, Ragged
 from transformers.tokenization_utils import BatchEncoding
 
+from .inference import InferenceCopy, check_quantize, on_cpu, predict_in_length_groups, wordpiece_inputs
+
 TransformerT = Model[List[Doc], FullTransformerBatch]
 
 NORM_TOK2VEC_ARCH = "spacy-adr.Tok2VecNormTransformer.v1"
@@ -59,6 +67,8 @@ class NormTransformerModel(TransformerModel):
         transformer_config: dict = {},
         mixed_precision: bool = False,
         grad_scaler_config: dict = {},
+        quantize: Optional[str] = None,
+        length_groups: int = 0,
     ):
         super().__init__(
             name,
@@ -72,12 +82,24 @@ class NormTransformerModel(TransformerModel):
         self._func = forward
         self.init = init
         self.attrs["replace_listener_cfg"] = replace_listener_cfg
+        # Plain attributes, not attrs: thinc saves attrs with the weights, and a saved value
+        # would override the config on load (one override must give fp32 back).
+        self.quantize = check_quantize(quantize, "spacy-adr.NormTransformerModel")
+        if length_groups < 0:
+            raise ValueError(f"spacy-adr.NormTransformerModel: length_groups must be >= 0, got {length_groups}")
+        self.length_groups = length_groups
+        self.int8 = InferenceCopy()
 
     def copy(self) -> "NormTransformerModel":
         """Copy the model with its parameters and HF objects (spaCy's `replace_listeners`
         calls this); the inherited copy would come back as a text-reading TransformerModel.
         """
-        copied = NormTransformerModel(self.attrs["name"], self.attrs["get_spans"])
+        copied = NormTransformerModel(
+            self.attrs["name"],
+            self.attrs["get_spans"],
+            quantize=self.quantize,
+            length_groups=self.length_groups,
+        )
         params = {}
         for name in self.param_names:
             params[name] = self.get_param(name) if self.has_param(name) else None
@@ -98,6 +120,8 @@ def create_norm_transformer_model_v1(
     transformer_config: dict = {},
     mixed_precision: bool = False,
     grad_scaler_config: dict = {},
+    quantize: Optional[str] = None,
+    length_groups: int = 0,
 ) -> TransformerT:
     """A pretrained transformer, fine-tunable like `spacy-transformers.TransformerModel.v3`,
     that encodes each token's `norm_` instead of the document text.
@@ -111,6 +135,10 @@ def create_norm_transformer_model_v1(
     mixed_precision (bool): Enable mixed-precision (GPU).
     grad_scaler_config (dict): Gradient scaling under mixed precision, as in
         `spacy-transformers.TransformerModel.v3`.
+    quantize (Optional[str]): "int8" to predict with an int8 copy of the encoder on CPUs;
+        None for fp32.
+    length_groups (int): At prediction, run the sequences sorted by length this many at a
+        time (0: the whole batch in one pass, as spacy-transformers does).
     RETURNS (Model[List[Doc], FullTransformerBatch]): The transformer model.
     """
     return NormTransformerModel(
@@ -120,6 +148,8 @@ def create_norm_transformer_model_v1(
         transformer_config,
         mixed_precision,
         grad_scaler_config,
+        quantize=quantize,
+        length_groups=length_groups,
     )
 
 
@@ -133,6 +163,8 @@ def create_norm_tok2vec_transformer_v1(
     transformer_config: dict = {},
     mixed_precision: bool = False,
     grad_scaler_config: dict = {},
+    quantize: Optional[str] = None,
+    length_groups: int = 0,
 ) -> Model[List[Doc], List[Floats2d]]:
     """A private norm-reading transformer used directly as a tok2vec layer: the
     counterpart of `spacy-transformers.Tok2VecTransformer.v3`, and what
@@ -146,6 +178,8 @@ def create_norm_tok2vec_transformer_v1(
     transformer_config (dict): Settings for the transformer's forward pass.
     mixed_precision (bool): Enable mixed-precision (GPU).
     grad_scaler_config (dict): Gradient scaling under mixed precision.
+    quantize (Optional[str]): "int8" or None, as above.
+    length_groups (int): Length-sorted groups at prediction, as above.
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, width) array per doc.
     """
     # A chain of chain, like Tok2VecTransformer.v3, to match a listener after replacement.
@@ -158,6 +192,8 @@ def create_norm_tok2vec_transformer_v1(
                 transformer_config,
                 mixed_precision,
                 grad_scaler_config,
+                quantize=quantize,
+                length_groups=length_groups,
             ),
             split_trf_batch(),
         ),
@@ -224,7 +260,12 @@ def forward(
     # Same periodic cache flush as spacy-transformers' forward (memory on GPU).
     maybe_flush_pytorch_cache(chance=model.attrs.get("flush_cache_chance", 0))
     wordpieces, align = tokenize_and_align(model.tokenizer, flat_spans)
-    model_output, bp_tensors = model.layers[0](wordpieces, is_train)
+    if is_train:
+        model.int8.clear()  # the weights are about to change
+    if is_train or not flat_spans or not (model.quantize or model.length_groups):
+        model_output, bp_tensors = model.layers[0](wordpieces, is_train)
+    else:
+        model_output, bp_tensors = predict_fast(model, wordpieces), _no_backprop
     output = FullTransformerBatch(
         spans=nested_spans,
         wordpieces=wordpieces,
@@ -237,6 +278,24 @@ def forward(
         return docs
 
     return output, backprop_transformer
+
+
+def predict_fast(model: NormTransformerModel, wordpieces: WordpieceBatch):
+    """The encoder's output for a batch under the model's inference settings: the int8
+    copy when `quantize` is set and the encoder is on the CPU, in length-sorted groups
+    (`length_groups`, or the whole batch as one group).
+    """
+    hf_model = model.layers[0].shims[0]._model
+    if not on_cpu(hf_model):
+        # int8 and the NumPy-based grouping are CPU paths; a GPU runs the batch as is.
+        return model.layers[0].predict(wordpieces)
+    module = model.int8.get(hf_model) if model.quantize == "int8" else hf_model
+    group_size = model.length_groups or len(wordpieces)
+    return predict_in_length_groups(module, wordpiece_inputs(wordpieces), group_size)
+
+
+def _no_backprop(d_output):
+    raise ValueError("spacy-adr.NormTransformerModel: no backprop from a prediction pass")
 
 
 def tokenize_and_align(tokenizer, spans: List[Span]) -> Tuple[WordpieceBatch, Ragged]:

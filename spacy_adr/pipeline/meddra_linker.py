@@ -43,6 +43,7 @@ from spacy.util import ensure_path, minibatch
 from .. import extensions  # noqa: F401  (installs the Span._ attributes)
 from ..kb.candidates import ConceptIndex, cosine_to_distance
 from ..kb.meddra import MeddraKB
+from ..models.inference import InferenceCopy, check_quantize
 
 # The distance used when neither the config nor the trained folder gives one.
 FALLBACK_THRESHOLD = 0.6
@@ -55,7 +56,7 @@ CLASSIFIER_FILE = "classifier.safetensors"
 METHOD_METRIC = "metric"
 METHOD_CLASSIFIER = "classifier"
 
-DEFAULT_CONFIG = {"threshold": None, "top_k": 0, "labels": ["ADR"], "batch_size": 256}
+DEFAULT_CONFIG = {"threshold": None, "top_k": 0, "labels": ["ADR"], "batch_size": 256, "quantize": None}
 
 
 @Language.factory(
@@ -73,6 +74,7 @@ def make_meddra_linker(
     top_k: int,
     labels: List[str],
     batch_size: int,
+    quantize: Optional[str] = None,
 ) -> "MeddraLinker":
     """Create the `adr_meddra_linker` component (empty; its parts come at `initialize`).
 
@@ -83,10 +85,14 @@ def make_meddra_linker(
         at training, stored with the trained component.
     top_k (int): Store this many candidates with scores in `span._.meddra_candidates`; 0: none.
     labels (List[str]): Entity labels to link; other entities are left alone.
-    batch_size (int): Mentions encoded together.
+    batch_size (int): Mentions encoded together (sentence-transformers sorts them by length).
+    quantize (Optional[str]): "int8" to encode mentions with an int8 copy of the encoder
+        (CPU; `spacy_adr.models.inference`); None for fp32. The saved encoder stays fp32.
     RETURNS (MeddraLinker): The component.
     """
-    return MeddraLinker(nlp, name, threshold=threshold, top_k=top_k, labels=labels, batch_size=batch_size)
+    return MeddraLinker(
+        nlp, name, threshold=threshold, top_k=top_k, labels=labels, batch_size=batch_size, quantize=quantize
+    )
 
 
 @dataclass
@@ -170,6 +176,7 @@ class MeddraLinker:
         top_k: int = 0,
         labels: Iterable[str] = ("ADR",),
         batch_size: int = 256,
+        quantize: Optional[str] = None,
     ) -> None:
         """Create an empty linker. See `make_meddra_linker` for the arguments."""
         self.name = name
@@ -181,6 +188,9 @@ class MeddraLinker:
             # Chosen on dev by the training; used when `threshold` is None.
             "trained_threshold": None,
         }
+        # Not in cfg: cfg is saved with the component and would override the config on load.
+        self.quantize = check_quantize(quantize, name)
+        self.int8 = InferenceCopy()
         self.kb: Optional[MeddraKB] = None
         self.encoder: Any = None
         self.index: Optional[ConceptIndex] = None
@@ -308,7 +318,8 @@ class MeddraLinker:
             self._require_initialized()
         if not texts:
             return numpy.zeros((0, embedding_width(self.encoder)), dtype="float32")
-        vectors = self.encoder.encode(
+        encoder = self.int8.get(self.encoder) if self.quantize == "int8" else self.encoder
+        vectors = encoder.encode(
             texts,
             batch_size=self.cfg["batch_size"],
             convert_to_numpy=True,

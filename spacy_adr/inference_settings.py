@@ -1,0 +1,100 @@
+"""The inference settings of a pipeline's encoders: int8 or fp32, length-sorted groups.
+
+Two places hold them: a loaded pipeline (`set_inference`, this process only) and a saved
+pipeline's config.cfg (`save_inference`, what `spacy.load` reads; the project writes the
+shipped defaults there). The encoders are the shared transformer (`spacy-adr.
+NormTransformerModel.v1`: `quantize`, `length_groups` in its model config) and the MedDRA
+linker's sentence encoder (`quantize` in the component's config).
+"""
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+from spacy.language import Language
+from thinc.api import Config
+
+from .models.inference import check_quantize
+from .models.norm_transformer import NormTransformerModel
+from .pipeline.meddra_linker import MeddraLinker
+
+NORM_TRANSFORMER_ARCH = "spacy-adr.NormTransformerModel.v1"
+
+
+def inference_settings(nlp: Language) -> Dict[str, Dict[str, object]]:
+    """The current settings of a loaded pipeline's encoders.
+
+    nlp (Language): The pipeline.
+    RETURNS (Dict[str, Dict[str, object]]): Per component name: "quantize" ("int8" or
+        "fp32") and, for transformers, "length_groups".
+    """
+    settings: Dict[str, Dict[str, object]] = {}
+    for name, component in nlp.pipeline:
+        model = getattr(component, "model", None)
+        if isinstance(model, NormTransformerModel):
+            settings[name] = {"quantize": model.quantize or "fp32", "length_groups": model.length_groups}
+        elif isinstance(component, MeddraLinker):
+            settings[name] = {"quantize": component.quantize or "fp32"}
+    return settings
+
+
+def set_inference(nlp: Language, *, quantize: Optional[str] = None, length_groups: Optional[int] = None) -> List[str]:
+    """Change a loaded pipeline's encoder settings (this process only).
+
+    nlp (Language): The pipeline.
+    quantize (Optional[str]): "int8" or "fp32"; None leaves it as it is.
+    length_groups (Optional[int]): Sequences per length-sorted group of the transformer (0:
+        the whole batch); None leaves it.
+    RETURNS (List[str]): The names of the components changed.
+    """
+    value = check_quantize(quantize, "set_inference") if quantize is not None else None
+    changed = []
+    for name, component in nlp.pipeline:
+        model = getattr(component, "model", None)
+        if isinstance(model, NormTransformerModel):
+            if quantize is not None:
+                model.quantize = value
+            if length_groups is not None:
+                model.length_groups = _check_groups(length_groups)
+            changed.append(name)
+        elif isinstance(component, MeddraLinker) and quantize is not None:
+            component.quantize = value
+            changed.append(name)
+    return changed
+
+
+def save_inference(
+    model_dir: Union[str, Path], *, quantize: Optional[str] = None, length_groups: Optional[int] = None
+) -> List[str]:
+    """Write encoder settings into a saved pipeline's config.cfg.
+
+    model_dir (Union[str, Path]): The pipeline folder.
+    quantize (Optional[str]): "int8" or "fp32"; None leaves it.
+    length_groups (Optional[int]): As in `set_inference`; None leaves it.
+    RETURNS (List[str]): The names of the components changed.
+    """
+    config_path = Path(model_dir) / "config.cfg"
+    if not config_path.is_file():
+        raise ValueError(f"{model_dir}: not a saved pipeline (no config.cfg)")
+    value = check_quantize(quantize, str(config_path)) if quantize is not None else None
+    config = Config().from_disk(config_path, interpolate=False)
+    changed = []
+    for name, component in config.get("components", {}).items():
+        model = component.get("model", {})
+        if isinstance(model, dict) and model.get("@architectures") == NORM_TRANSFORMER_ARCH:
+            if quantize is not None:
+                model["quantize"] = value
+            if length_groups is not None:
+                model["length_groups"] = _check_groups(length_groups)
+            changed.append(name)
+        elif component.get("factory") == "adr_meddra_linker" and quantize is not None:
+            component["quantize"] = value
+            changed.append(name)
+    if not changed:
+        raise ValueError(f"{config_path}: no {NORM_TRANSFORMER_ARCH} transformer or adr_meddra_linker to set")
+    config.to_disk(config_path)
+    return changed
+
+
+def _check_groups(length_groups: int) -> int:
+    if length_groups < 0:
+        raise ValueError(f"length_groups must be >= 0, got {length_groups}")
+    return length_groups

@@ -1,0 +1,152 @@
+"""Faster CPU inference for the pipelines' torch encoders: int8 copies and length groups.
+
+Two settings, both read at prediction time only (training and saved weights stay fp32):
+
+- ``quantize = "int8"``: the encoder runs as a copy whose ``torch.nn.Linear`` layers hold
+  int8 weights (one scale per output channel) and quantise their inputs per batch (torch's
+  dynamic quantisation, on CPUs; about 2x the fp32 speed here). Embeddings and layer norms
+  stay fp32 and are shared with the original, so the copy costs the Linear weights in int8.
+  The fp32 module stays in place, so `to_disk` writes the fp32 weights and a reloaded
+  pipeline quantises again.
+- length groups: a batch's sequences run sorted by length in groups of a few, each padded
+  only to its own longest, then go back to their places in one batch padded as before.
+  Attention masks make the padding irrelevant to the results, so only time changes.
+
+Why torch's dynamic quantisation: it needs nothing beyond torch, keeps the HF model (and so
+spacy-transformers' alignment and listeners) as it is, and was measured here (README,
+`metrics/speed.json`). Per-channel weight scales were measured closer to fp32 than one scale
+per tensor, at the same speed.
+"""
+import copy
+import warnings
+from typing import Dict, Optional
+
+import numpy
+import torch
+from transformers.modeling_outputs import BaseModelOutput
+
+QUANTIZE_CHOICES = ("int8",)
+
+
+def check_quantize(value: Optional[str], where: str) -> Optional[str]:
+    """Validate a `quantize` setting.
+
+    value (Optional[str]): None (fp32) or "int8".
+    where (str): What the setting belongs to, for the error message.
+    RETURNS (Optional[str]): The value; "fp32", "none" and "" mean None.
+    """
+    if value is None or value in ("fp32", "none", ""):
+        return None
+    if value not in QUANTIZE_CHOICES:
+        raise ValueError(f"{where}: quantize must be null (fp32) or one of {list(QUANTIZE_CHOICES)}, got {value!r}")
+    return value
+
+
+def int8_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """A copy of module whose Linear layers run in int8, for inference on the CPU.
+
+    module (torch.nn.Module): An fp32 model on the CPU (left unchanged).
+    RETURNS (torch.nn.Module): The copy, in eval mode; its parameters other than the Linear
+        layers' are the original's tensors, not copies.
+    """
+    linear_params = {id(p) for m in module.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters()}
+    shared = {id(t): t for t in list(module.parameters()) + list(module.buffers()) if id(t) not in linear_params}
+    copied = copy.deepcopy(module, memo=dict(shared))
+    qconfig = {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}
+    with warnings.catch_warnings():
+        # torch >= 2.10 points to torchao for new work; the eager API is what is pinned here.
+        warnings.simplefilter("ignore")
+        quantized = torch.ao.quantization.quantize_dynamic(copied, qconfig, dtype=torch.qint8, inplace=True)
+    return quantized.eval()
+
+
+def on_cpu(module: torch.nn.Module) -> bool:
+    """RETURNS (bool): Whether the module's parameters live on the CPU (int8 needs it)."""
+    param = next(module.parameters(), None)
+    return param is None or param.device.type == "cpu"
+
+
+class InferenceCopy:
+    """Caches the int8 copy of one module; rebuilt when the module object changes
+    (e.g. a `from_bytes` put a new model in place) and dropped on `clear` (training).
+    """
+
+    def __init__(self) -> None:
+        # The source itself, not its id: an id can be reused once the old model is freed.
+        self._source: Optional[torch.nn.Module] = None
+        self._copy: Optional[torch.nn.Module] = None
+
+    def get(self, module: torch.nn.Module) -> torch.nn.Module:
+        """The int8 copy of module (made on first use), or module itself off the CPU.
+
+        module (torch.nn.Module): The fp32 model.
+        RETURNS (torch.nn.Module): What to run.
+        """
+        if not on_cpu(module):
+            return module
+        if self._copy is None or self._source is not module:
+            self._copy = int8_copy(module)
+            self._source = module
+        return self._copy
+
+    def clear(self) -> None:
+        """Forget the copy: the fp32 weights are about to change."""
+        self._copy, self._source = None, None
+
+
+def predict_in_length_groups(
+    module: torch.nn.Module, inputs: Dict[str, numpy.ndarray], group_size: int
+) -> BaseModelOutput:
+    """Run an HF encoder on a padded batch, sequences sorted by length in groups.
+
+    module (torch.nn.Module): The HF model (fp32 or an int8 copy).
+    inputs (Dict[str, numpy.ndarray]): `input_ids`, `attention_mask` and optionally
+        `token_type_ids`, each (n_sequences, n_columns), padded to the longest.
+    group_size (int): Sequences per forward pass.
+    RETURNS (BaseModelOutput): `last_hidden_state` (n_sequences, n_columns, width), in the
+        input's order and padding, as one forward pass gives at every real wordpiece (padded
+        positions, which no token is aligned to, hold zeros or what a group computed there).
+    """
+    mask = numpy.asarray(inputs["attention_mask"])
+    n_seqs, n_cols = mask.shape
+    lengths = mask.sum(axis=1).astype(int)
+    # Stable sort: equal lengths keep their order, so a batch always runs the same way.
+    order = numpy.argsort(lengths, kind="stable")
+    device = next(module.parameters()).device
+    hidden: Optional[torch.Tensor] = None
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            for start in range(0, n_seqs, max(1, group_size)):
+                rows = order[start : start + group_size]
+                width = max(1, int(lengths[rows].max()))
+                group = {
+                    key: torch.as_tensor(numpy.ascontiguousarray(numpy.asarray(value)[rows, :width]), device=device)
+                    for key, value in inputs.items()
+                    if value is not None
+                }
+                output = module(**group).last_hidden_state
+                if hidden is None:
+                    hidden = output.new_zeros((n_seqs, n_cols, output.shape[-1]))
+                hidden[torch.as_tensor(rows, device=device), :width] = output
+    finally:
+        module.train(was_training)
+    assert hidden is not None, "predict_in_length_groups needs at least one sequence"
+    return BaseModelOutput(last_hidden_state=hidden)
+
+
+def wordpiece_inputs(wordpieces) -> Dict[str, numpy.ndarray]:
+    """The model inputs of a spacy-transformers WordpieceBatch, as arrays.
+
+    wordpieces (WordpieceBatch): The padded batch.
+    RETURNS (Dict[str, numpy.ndarray]): input_ids, attention_mask, token_type_ids if any.
+    """
+    inputs: Dict[str, numpy.ndarray] = {
+        "input_ids": wordpieces.input_ids,
+        "attention_mask": wordpieces.attention_mask,
+    }
+    if wordpieces.token_type_ids is not None:
+        inputs["token_type_ids"] = wordpieces.token_type_ids
+    return inputs
+

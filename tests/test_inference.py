@@ -1,0 +1,244 @@
+"""Inference settings of the encoders: int8 copies, length-sorted groups, where they are stored.
+
+A tiny random BERT (`tiny_transformer`) stands in for MiniLM: int8 must stay close to fp32
+on it, groups must change nothing but the time, and the settings must survive saving.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+import torch
+from spacy.tokens import DocBin
+from spacy.training import Example
+from spacy.util import fix_random_seed
+from typer.testing import CliRunner
+
+from spacy_adr.cli import app
+from spacy_adr.inference_settings import inference_settings, save_inference, set_inference
+from spacy_adr.models.inference import check_quantize, int8_copy, predict_in_length_groups
+from spacy_adr.tokenizer import make_blank
+
+TEXTS = [
+    "cipro gave me a headache",
+    "i love my dog",
+    "this seroquel makes me so tired and dizzy all day long and i cannot focus at work at all",
+    "ok",
+    "no side effects from the new pills so far, feeling great today",
+    "headache again",
+    "took two advil for the headache and now my stomach hurts and i feel sick",
+]
+TRAIN = [
+    ("cipro gave me a headache", [(16, 24)]),
+    ("headache again", [(0, 8)]),
+    ("feel sick after the pill", [(0, 9)]),
+    ("i love my dog", []),
+]
+NER_CFG = {
+    "model": {
+        "@architectures": "spacy.TransitionBasedParser.v2",
+        "state_type": "ner",
+        "extra_state_tokens": False,
+        "hidden_width": 32,
+        "maxout_pieces": 2,
+        "use_upper": False,
+        "tok2vec": {
+            "@architectures": "spacy-transformers.TransformerListener.v1",
+            "grad_factor": 1.0,
+            "upstream": "*",
+            "pooling": {"@layers": "reduce_mean.v1"},
+        },
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    from tiny_transformer import build_tiny_bert
+
+    return str(build_tiny_bert(tmp_path_factory.mktemp("tiny_bert")))
+
+
+def transformer_cfg(bert: str, **settings) -> dict:
+    return {"model": {
+        "@architectures": "spacy-adr.NormTransformerModel.v1",
+        "name": bert,
+        "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96},
+        "tokenizer_config": {"use_fast": True},
+        **settings,
+    }}
+
+
+def encoder_pipeline(bert: str, **settings):
+    nlp = make_blank("en")
+    nlp.add_pipe("adr_tweet_normalizer")
+    nlp.add_pipe("transformer", config=transformer_cfg(bert, **settings))
+    nlp.initialize()
+    return nlp
+
+
+@pytest.fixture(scope="module")
+def ner_pipeline(tiny_bert, tmp_path_factory) -> Path:
+    """normaliser -> tiny BERT -> NER, overfit on four tweets, saved fp32."""
+    fix_random_seed(0)
+    nlp = make_blank("en")
+    nlp.add_pipe("adr_tweet_normalizer")
+    nlp.add_pipe("transformer", config=transformer_cfg(tiny_bert))
+    nlp.add_pipe("ner", config=NER_CFG)
+    examples = []
+    for text, spans in TRAIN:
+        doc = nlp.make_doc(text)
+        examples.append(Example.from_dict(doc, {"entities": [(s, e, "ADR") for s, e in spans]}))
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(60):
+        nlp.update(examples, sgd=optimizer, annotates=["adr_tweet_normalizer"])
+    path = tmp_path_factory.mktemp("ner") / "pipeline"
+    nlp.to_disk(path)
+    return path
+
+
+def hf_weights(nlp):
+    return nlp.get_pipe("transformer").model.layers[0].shims[0]._model.state_dict()
+
+
+def ents(docs):
+    return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
+
+
+def test_length_groups_change_nothing_but_the_order_of_work(tiny_bert):
+    whole = list(encoder_pipeline(tiny_bert).pipe(TEXTS, batch_size=7))
+    grouped = list(encoder_pipeline(tiny_bert, length_groups=2).pipe(TEXTS, batch_size=7))
+    assert [doc.text for doc in grouped] == TEXTS
+    for doc_a, doc_b in zip(whole, grouped):
+        a, b = doc_a._.trf_data.model_output.last_hidden_state, doc_b._.trf_data.model_output.last_hidden_state
+        assert a.shape == b.shape
+        # Padded positions differ (no token is aligned to them); the real ones may not.
+        real = doc_a._.trf_data.wordpieces.attention_mask.astype(bool)
+        numpy.testing.assert_allclose(a[real], b[real], rtol=1e-4, atol=1e-5)
+
+
+def test_predict_in_length_groups_puts_rows_back_and_pads_with_zeros():
+    class Echo(torch.nn.Module):
+        """last_hidden_state = the input ids as floats, so rows and columns can be traced."""
+
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, input_ids, attention_mask):
+            from transformers.modeling_outputs import BaseModelOutput
+
+            return BaseModelOutput(last_hidden_state=(input_ids * attention_mask).float().unsqueeze(-1) * self.scale)
+
+    ids = numpy.array([[1, 2, 3, 0], [4, 0, 0, 0], [5, 6, 7, 8], [9, 10, 0, 0]])
+    mask = (ids > 0).astype("int64")
+    output = predict_in_length_groups(Echo(), {"input_ids": ids, "attention_mask": mask}, 2)
+    numpy.testing.assert_array_equal(output.last_hidden_state[..., 0].numpy(), ids * mask)
+
+
+def test_int8_copy_shares_the_embeddings_and_stays_close(tiny_bert):
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(tiny_bert)
+    copied = int8_copy(model)
+    assert copied.embeddings.word_embeddings.weight is model.embeddings.word_embeddings.weight
+    assert isinstance(model.encoder.layer[0].output.dense, torch.nn.Linear)  # the original is untouched
+    assert not isinstance(copied.encoder.layer[0].output.dense, torch.nn.Linear)
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102]])
+    with torch.no_grad():
+        fp32 = model.eval()(input_ids=ids).last_hidden_state
+        int8 = copied(input_ids=ids).last_hidden_state
+    assert float((fp32 - int8).abs().max()) < 0.05 * float(fp32.abs().max())
+
+
+def test_int8_pipeline_keeps_spans_and_survives_saving_in_a_fresh_process(ner_pipeline, tmp_path):
+    fp32 = spacy.load(ner_pipeline)
+    expected = ents(fp32.pipe(TEXTS))
+    assert any(expected), "the overfit NER should find the training spans"
+    saved = tmp_path / "int8"
+    spacy.load(ner_pipeline).to_disk(saved)
+    assert save_inference(saved, quantize="int8", length_groups=3) == ["transformer"]
+    int8 = spacy.load(saved)
+    assert inference_settings(int8) == {"transformer": {"quantize": "int8", "length_groups": 3}}
+    assert ents(int8.pipe(TEXTS)) == expected
+    # Saving the int8 pipeline writes the fp32 weights, unchanged.
+    int8.to_disk(tmp_path / "again")
+    original, again = (hf_weights(spacy.load(path)) for path in (ner_pipeline, tmp_path / "again"))
+    assert original.keys() == again.keys()
+    assert all(torch.equal(original[key], again[key]) for key in original)
+    code = (
+        "import json, spacy; from spacy_adr.inference_settings import inference_settings; "
+        f"nlp = spacy.load({str(tmp_path / 'again')!r}); "
+        f"print(json.dumps([inference_settings(nlp), [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe({TEXTS!r})]]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    settings, fresh = json.loads(result.stdout.strip().splitlines()[-1])
+    assert settings == {"transformer": {"quantize": "int8", "length_groups": 3}}
+    assert [[tuple(e) for e in doc] for doc in fresh] == expected
+
+
+def test_one_config_override_gives_fp32_back(ner_pipeline, tmp_path):
+    saved = tmp_path / "int8"
+    spacy.load(ner_pipeline).to_disk(saved)
+    save_inference(saved, quantize="int8")
+    nlp = spacy.load(saved, config={"components.transformer.model.quantize": None})
+    assert inference_settings(nlp)["transformer"]["quantize"] == "fp32"
+
+
+def test_training_drops_the_int8_copy(ner_pipeline):
+    nlp = spacy.load(ner_pipeline)
+    set_inference(nlp, quantize="int8")
+    model = nlp.get_pipe("transformer").model
+    nlp("cipro gave me a headache")
+    assert model.int8._copy is not None
+    example = Example.from_dict(nlp.make_doc("headache again"), {"entities": [(0, 8, "ADR")]})
+    nlp.update([example], sgd=nlp.resume_training(), annotates=["adr_tweet_normalizer"])
+    assert model.int8._copy is None
+
+
+def test_bad_settings_are_clear_errors(tmp_path, tiny_bert):
+    with pytest.raises(ValueError, match="quantize must be null"):
+        check_quantize("int4", "here")
+    with pytest.raises(ValueError, match="length_groups must be >= 0"):
+        encoder_pipeline(tiny_bert, length_groups=-1)
+    nlp = make_blank("en")
+    nlp.add_pipe("adr_tweet_normalizer")
+    nlp.to_disk(tmp_path / "plain")
+    with pytest.raises(ValueError, match="no spacy-adr.NormTransformerModel.v1"):
+        save_inference(tmp_path / "plain", quantize="int8")
+    result = CliRunner().invoke(app, ["set-inference", str(tmp_path / "nothing")])
+    assert result.exit_code == 1 and "Nothing to set" in result.output
+    result = CliRunner().invoke(app, ["set-inference", str(tmp_path / "nothing"), "--quantize", "int8"])
+    assert result.exit_code == 1 and "not a saved pipeline" in " ".join(result.output.split())
+
+
+def test_benchmark_times_and_scores_each_setting(ner_pipeline, tmp_path):
+    nlp = spacy.load(ner_pipeline)
+    docs = []
+    for text, spans in TRAIN:
+        doc = nlp.make_doc(text)
+        doc.ents = [doc.char_span(s, e, label="ADR") for s, e in spans]
+        docs.append(doc)
+    DocBin(docs=docs).to_disk(tmp_path / "gold.spacy")
+    output = tmp_path / "speed.json"
+    # A fresh interpreter: the benchmark forks its measuring processes, which is safe only
+    # from a process whose torch has not run yet (this test process trained a model).
+    result = subprocess.run([
+        sys.executable, "-c", "from spacy_adr.cli import app; app()", "benchmark", str(ner_pipeline), str(tmp_path / "gold.spacy"),
+        "--split", "toy", "--limit", "0", "--batch-size", "2", "--compare", "int8/2",
+        "--spans", str(tmp_path / "gold.spacy"), "-o", str(output),
+    ], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = {row["split"]: row for row in json.loads(output.read_text())}
+    assert set(rows) == {"toy", "toy:int8/2"}
+    assert rows["toy"]["inference"] == "transformer fp32/0"
+    assert rows["toy:int8/2"]["inference"] == "transformer int8/2"
+    for row in rows.values():
+        assert row["tweets_per_s"] > 0 and row["n"] == len(TRAIN)
+        assert row["ner_strict_f"] == pytest.approx(1.0)
+    result = CliRunner().invoke(app, ["benchmark", str(ner_pipeline), str(tmp_path / "gold.spacy"), "--split", "x", "--compare", "int4"])
+    assert result.exit_code == 1 and "QUANTIZE/GROUPS" in result.output
