@@ -13,5 +13,5 @@ from . import annotate, check_data, convert, evaluate, finetune  # noqa: E402,F4
 from . import encoders  # noqa: E402,F401
 from . import linker  # noqa: E402,F401
 from . import benchmark, stream, textcat, vectors  # noqa: E402,F401
-from . import release  # noqa: E402,F401
+from . import inference, release  # noqa: E402,F401
 from . import report, serve  # noqa: E402,F401
