@@ -232,6 +232,7 @@ button { font: inherit; padding: .4em 1.2em; margin: .5em 0; }
 table { border-collapse: collapse; margin: .3em 0 1.2em; font-size: .9em; }
 th, td { border: 1px solid #ddd; padding: .2em .6em; text-align: left; }
 .note { color: #666; font-size: .9em; }
+#result h2 { font-size: 1em; margin: 1em 0 0; color: #555; }
 </style></head>
 <body>
 <h1>Adverse drug reactions in tweets</h1>
@@ -244,7 +245,7 @@ the same records as JSON: <code>POST /annotate {"tweets": [...]}</code></p>
 <div id="error" role="alert"></div>
 <div id="result"></div>
 <script>
-const fmt = (x) => (x === null || x === undefined) ? "" : (typeof x === "number" ? x.toFixed(2) : String(x));
+const fmt = (x) => (x === null || x === undefined) ? "" : (typeof x === "number" && !Number.isInteger(x) ? x.toFixed(2) : String(x));
 const cell = (x) => { const td = document.createElement("td"); td.textContent = fmt(x); return td; };
 document.getElementById("form").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -19,6 +19,7 @@ def report_cli(
     metrics_dir: Path = typer.Option(Path("metrics"), "--metrics", help="Metrics folder; its stream rows of this package are shown."),
     n_examples: int = typer.Option(20, "--examples", help="Dev tweets rendered with displaCy."),
     code: Optional[Path] = typer.Option(None, "--code", "-c", help="Python file with registered components to import."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N tweets of each corpus (a quick look; the page says so)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Evaluate a pipeline on the dev sets and write one HTML page with plots: tweet
@@ -45,7 +46,7 @@ def report_cli(
         page = make_report(
             model, output_dir, textcat=textcat, spans=spans_path, metrics_dir=metrics_dir,
             n_examples=n_examples, command="spacy-adr " + " ".join(sys.argv[1:]), code=code,
-            progress=not quiet,
+            limit=limit, progress=not quiet,
         )
     except ValueError as error:
         msg.fail(str(error), exits=1)

@@ -45,6 +45,7 @@ def make_report(
     command: str = "",
     batch_size: int = 64,
     code: Optional[Union[str, Path]] = None,
+    limit: Optional[int] = None,
     progress: bool = True,
 ) -> Path:
     """Evaluate a pipeline on gold corpora and write the report.
@@ -61,6 +62,8 @@ def make_report(
     command (str): The command that made the report, shown on the page.
     batch_size (int): Batch size of nlp.pipe.
     code (Optional[Union[str, Path]]): Python file with registered components to import first.
+    limit (Optional[int]): Use only the first `limit` tweets of each corpus (a quick look on a
+        slow machine; the page says so).
     progress (bool): Show progress bars.
     RETURNS (Path): The HTML page.
     """
@@ -90,7 +93,8 @@ def make_report(
     if threshold is not None or any("textcat" in nlp.get_pipe_meta(n).factory for n in nlp.pipe_names):
         for split, path in textcat:
             docs = read_docs(nlp, path)
-            report["data"].append(_data_row(split, path, len(docs)))
+            report["data"].append(_data_row(split, path, len(docs), limit))
+            docs = docs[:limit]
             gold = gold_labels(docs, path)
             probabilities = [float(doc.cats.get("ADR", 0.0)) for doc in run([d.text for d in docs], split)]
             figures = textcat_figures(probabilities, gold, threshold)
@@ -101,7 +105,8 @@ def make_report(
     report["linker"] = None
     if spans is not None and sets_entities(nlp):
         gold_docs = read_docs(nlp, spans)
-        report["data"].append(_data_row("spans", spans, len(gold_docs)))
+        report["data"].append(_data_row("spans", spans, len(gold_docs), limit))
+        gold_docs = gold_docs[:limit]
         predicted = list(run([d.text for d in gold_docs], "spans"))
         linker_name = find_pipe(nlp, LINKER_FACTORY)
         ner = ner_figures(
@@ -111,7 +116,7 @@ def make_report(
         report["ner"] = ner
         sections.append(_ner_section(ner, plots_dir))
         if linker_name is not None:
-            linker = linker_figures(nlp.get_pipe(linker_name), spans)
+            linker = linker_figures(nlp.get_pipe(linker_name), spans, limit=limit)
             report["linker"] = linker
             if linker is not None:
                 sections.append(_linker_section(linker, plots_dir))
@@ -125,10 +130,11 @@ def make_report(
     return page_path
 
 
-def _data_row(split: str, path: Union[str, Path], n: int) -> Dict[str, Any]:
+def _data_row(split: str, path: Union[str, Path], n: int, limit: Optional[int]) -> Dict[str, Any]:
     # The converted file's date stands for the data's: a re-conversion shows as a new date.
     mtime = datetime.datetime.fromtimestamp(Path(path).stat().st_mtime)
-    return {"name": split, "path": str(path), "n": n, "date": mtime.date().isoformat()}
+    used = n if limit is None or limit >= n else f"first {limit:,} of {n:,}"
+    return {"name": split, "path": str(path), "n": used, "date": mtime.date().isoformat()}
 
 
 def _rel(path: Path) -> str:

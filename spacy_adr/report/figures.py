@@ -161,19 +161,24 @@ def ner_figures(
     }
 
 
-def linker_figures(linker: Any, spans_path: Union[str, Path], *, n_top: int = N_TOP) -> Optional[Dict[str, Any]]:
+def linker_figures(
+    linker: Any, spans_path: Union[str, Path], *, n_top: int = N_TOP, limit: Optional[int] = None
+) -> Optional[Dict[str, Any]]:
     """acc@1 on the gold mentions against the distance threshold (the curve that chose the
     stored one), seen vs unseen concepts at the stored threshold, and the most confused pairs.
 
     linker (MeddraLinker): The pipeline's initialized linker.
     spans_path (Union[str, Path]): Gold mentions with codes, e.g. corpus/task3/dev.spacy.
     n_top (int): How many confused pairs to list.
+    limit (Optional[int]): Only the mentions of the first `limit` documents.
     RETURNS (Optional[Dict[str, Any]]): None when the corpus has no coded mentions or the
         linker has no classifier (there is then no threshold to choose).
     """
     from ..linker_training import THRESHOLDS, accuracy_rows, read_docbin_mentions
 
     mentions = read_docbin_mentions(spans_path, source="dev")
+    if limit is not None:
+        mentions = _mentions_of_first_docs(spans_path, mentions, limit)
     if not mentions or linker.classifier is None:
         return None
     stored = round(float(linker.threshold), 4)
@@ -208,3 +213,17 @@ def linker_figures(linker: Any, spans_path: Union[str, Path], *, n_top: int = N_
         ],
     }
 
+
+
+def _mentions_of_first_docs(path: Union[str, Path], mentions: List[Any], limit: int) -> List[Any]:
+    # read_docbin_mentions keeps file order and reads spans by the same rules: count the coded
+    # mentions of the first documents.
+    import spacy
+
+    docs = list(DocBin().from_disk(path).get_docs(spacy.blank("en").vocab))[:limit]
+    n = sum(
+        1 for doc in docs
+        for span in (doc.spans["sc"] if "sc" in doc.spans else doc.ents)
+        if span.label_ == "ADR" and span.kb_id_
+    )
+    return mentions[:n]
