@@ -154,6 +154,25 @@ def test_int8_copy_shares_the_embeddings_and_stays_close(tiny_bert):
     assert float((fp32 - int8).abs().max()) < 0.05 * float(fp32.abs().max())
 
 
+def test_mixed_copy_keeps_down_projections_out_of_int8(tiny_bert):
+    from transformers import AutoModel
+
+    from spacy_adr.models.inference import BF16Linear
+
+    model = AutoModel.from_pretrained(tiny_bert)
+    copied = int8_copy(model, "mixed")
+    down = copied.encoder.layer[0].output.dense  # 64 -> 32: the feed-forward's second matmul
+    expected = BF16Linear if torch.cpu._is_avx512_bf16_supported() else torch.nn.Linear
+    assert isinstance(down, expected)
+    assert not isinstance(copied.encoder.layer[0].intermediate.dense, (torch.nn.Linear, BF16Linear))
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102]])
+    with torch.no_grad():
+        fp32 = model.eval()(input_ids=ids).last_hidden_state
+        mixed = copied(input_ids=ids).last_hidden_state
+    assert mixed.dtype == torch.float32
+    assert float((fp32 - mixed).abs().max()) < 0.05 * float(fp32.abs().max())
+
+
 def test_int8_pipeline_keeps_spans_and_survives_saving_in_a_fresh_process(ner_pipeline, tmp_path):
     fp32 = spacy.load(ner_pipeline)
     expected = ents(fp32.pipe(TEXTS))

@@ -4,10 +4,14 @@ Two settings, both read at prediction time only (training and saved weights stay
 
 - ``quantize = "int8"``: the encoder runs as a copy whose ``torch.nn.Linear`` layers hold
   int8 weights (one scale per output channel) and quantise their inputs per batch (torch's
-  dynamic quantisation, on CPUs; about 2x the fp32 speed here). Embeddings and layer norms
-  stay fp32 and are shared with the original, so the copy costs the Linear weights in int8.
-  The fp32 module stays in place, so `to_disk` writes the fp32 weights and a reloaded
-  pipeline quantises again.
+  dynamic quantisation, on CPUs). Embeddings and layer norms stay fp32 and are shared with
+  the original, so the copy costs the Linear weights in int8. The fp32 module stays in place,
+  so `to_disk` writes the fp32 weights and a reloaded pipeline quantises again.
+- ``quantize = "mixed"``: the same, except the Linear layers that project down (more inputs
+  than outputs: the feed-forward block's second matmul, which reads the GELU's outputs,
+  whose outliers one int8 scale per batch handles worst) run in bf16, or stay fp32 on a CPU
+  without AVX-512 BF16. Measured here on Task 3 dev: int8 everywhere cost the NER 1.3 relaxed
+  F1 points, mixed 0.4, for a little less speed (README, `metrics/speed.json`).
 - length groups: a batch's sequences run sorted by length in groups of a few, each padded
   only to its own longest, then go back to their places in one batch padded as before.
   Attention masks make the padding irrelevant to the results, so only time changes.
@@ -25,13 +29,13 @@ import numpy
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
-QUANTIZE_CHOICES = ("int8",)
+QUANTIZE_CHOICES = ("int8", "mixed")
 
 
 def check_quantize(value: Optional[str], where: str) -> Optional[str]:
     """Validate a `quantize` setting.
 
-    value (Optional[str]): None (fp32) or "int8".
+    value (Optional[str]): None (fp32), "int8" or "mixed".
     where (str): What the setting belongs to, for the error message.
     RETURNS (Optional[str]): The value; "fp32", "none" and "" mean None.
     """
@@ -42,21 +46,44 @@ def check_quantize(value: Optional[str], where: str) -> Optional[str]:
     return value
 
 
-def int8_copy(module: torch.nn.Module) -> torch.nn.Module:
-    """A copy of module whose Linear layers run in int8, for inference on the CPU.
+class BF16Linear(torch.nn.Module):
+    """A Linear layer computed in bf16 on fp32 inputs and outputs (inference only)."""
+
+    def __init__(self, linear: torch.nn.Linear) -> None:
+        super().__init__()
+        self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16))
+        bias = linear.bias.detach().to(torch.bfloat16) if linear.bias is not None else None
+        self.register_buffer("bias", bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
+
+
+def int8_copy(module: torch.nn.Module, mode: str = "int8") -> torch.nn.Module:
+    """A copy of module whose Linear layers run in int8 (`mode` "mixed": down-projections in
+    bf16), for inference on the CPU.
 
     module (torch.nn.Module): An fp32 model on the CPU (left unchanged).
+    mode (str): "int8" or "mixed" (see the module's docstring).
     RETURNS (torch.nn.Module): The copy, in eval mode; its parameters other than the Linear
         layers' are the original's tensors, not copies.
     """
-    linear_params = {id(p) for m in module.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters()}
+    check_quantize(mode, "int8_copy")
+    linears = {name: m for name, m in module.named_modules() if isinstance(m, torch.nn.Linear)}
+    linear_params = {id(p) for m in linears.values() for p in m.parameters()}
     shared = {id(t): t for t in list(module.parameters()) + list(module.buffers()) if id(t) not in linear_params}
     copied = copy.deepcopy(module, memo=dict(shared))
-    qconfig = {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}
+    down = {name for name, m in linears.items() if mode == "mixed" and m.in_features > m.out_features}
+    qconfig = {name: torch.ao.quantization.per_channel_dynamic_qconfig for name in linears if name not in down}
     with warnings.catch_warnings():
         # torch >= 2.10 points to torchao for new work; the eager API is what is pinned here.
         warnings.simplefilter("ignore")
         quantized = torch.ao.quantization.quantize_dynamic(copied, qconfig, dtype=torch.qint8, inplace=True)
+    if down and torch.cpu._is_avx512_bf16_supported():
+        for name in down:
+            parent_name, _, child = name.rpartition(".")
+            parent = quantized.get_submodule(parent_name) if parent_name else quantized
+            setattr(parent, child, BF16Linear(getattr(parent, child)))
     return quantized.eval()
 
 
@@ -67,7 +94,7 @@ def on_cpu(module: torch.nn.Module) -> bool:
 
 
 class InferenceCopy:
-    """Caches the int8 copy of one module; rebuilt when the module object changes
+    """Caches the quantised copy of one module; rebuilt when the module object or the mode changes
     (e.g. a `from_bytes` put a new model in place) and dropped on `clear` (training).
     """
 
@@ -75,18 +102,20 @@ class InferenceCopy:
         # The source itself, not its id: an id can be reused once the old model is freed.
         self._source: Optional[torch.nn.Module] = None
         self._copy: Optional[torch.nn.Module] = None
+        self._mode: Optional[str] = None
 
-    def get(self, module: torch.nn.Module) -> torch.nn.Module:
-        """The int8 copy of module (made on first use), or module itself off the CPU.
+    def get(self, module: torch.nn.Module, mode: str = "int8") -> torch.nn.Module:
+        """The quantised copy of module (made on first use), or module itself off the CPU.
 
         module (torch.nn.Module): The fp32 model.
+        mode (str): "int8" or "mixed".
         RETURNS (torch.nn.Module): What to run.
         """
         if not on_cpu(module):
             return module
-        if self._copy is None or self._source is not module:
-            self._copy = int8_copy(module)
-            self._source = module
+        if self._copy is None or self._source is not module or self._mode != mode:
+            self._copy = int8_copy(module, mode)
+            self._source, self._mode = module, mode
         return self._copy
 
     def clear(self) -> None:

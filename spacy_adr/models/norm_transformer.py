@@ -19,8 +19,8 @@ Note that spaCy's default ``norm_`` is lower-cased: with a cased encoder, the no
 should write case-preserving norms.
 
 Inference settings (prediction only; training and saved weights are unaffected, see
-``spacy_adr.models.inference``): ``quantize = "int8"`` runs an int8 copy of the encoder on
-CPUs, ``length_groups = N`` runs a batch's sequences sorted by length, N at a time. Both are
+``spacy_adr.models.inference``): ``quantize = "int8"`` (or ``"mixed"``) runs a quantised copy
+of the encoder on CPUs, ``length_groups = N`` runs a batch's sequences sorted by length, N at a time. Both are
 config keys of the model, so ``spacy.load(name, config={"components.transformer.model.quantize":
 null})`` gives the fp32 encoder back.
 """
@@ -135,8 +135,8 @@ def create_norm_transformer_model_v1(
     mixed_precision (bool): Enable mixed-precision (GPU).
     grad_scaler_config (dict): Gradient scaling under mixed precision, as in
         `spacy-transformers.TransformerModel.v3`.
-    quantize (Optional[str]): "int8" to predict with an int8 copy of the encoder on CPUs;
-        None for fp32.
+    quantize (Optional[str]): "int8" or "mixed" to predict with a quantised copy of the
+        encoder on CPUs (`spacy_adr.models.inference`); None for fp32.
     length_groups (int): At prediction, run the sequences sorted by length this many at a
         time (0: the whole batch in one pass, as spacy-transformers does).
     RETURNS (Model[List[Doc], FullTransformerBatch]): The transformer model.
@@ -178,7 +178,7 @@ def create_norm_tok2vec_transformer_v1(
     transformer_config (dict): Settings for the transformer's forward pass.
     mixed_precision (bool): Enable mixed-precision (GPU).
     grad_scaler_config (dict): Gradient scaling under mixed precision.
-    quantize (Optional[str]): "int8" or None, as above.
+    quantize (Optional[str]): "int8", "mixed" or None, as above.
     length_groups (int): Length-sorted groups at prediction, as above.
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, width) array per doc.
     """
@@ -281,7 +281,7 @@ def forward(
 
 
 def predict_fast(model: NormTransformerModel, wordpieces: WordpieceBatch):
-    """The encoder's output for a batch under the model's inference settings: the int8
+    """The encoder's output for a batch under the model's inference settings: the quantised
     copy when `quantize` is set and the encoder is on the CPU, in length-sorted groups
     (`length_groups`, or the whole batch as one group).
     """
@@ -289,7 +289,7 @@ def predict_fast(model: NormTransformerModel, wordpieces: WordpieceBatch):
     if not on_cpu(hf_model):
         # int8 and the NumPy-based grouping are CPU paths; a GPU runs the batch as is.
         return model.layers[0].predict(wordpieces)
-    module = model.int8.get(hf_model) if model.quantize == "int8" else hf_model
+    module = model.int8.get(hf_model, model.quantize) if model.quantize else hf_model
     group_size = model.length_groups or len(wordpieces)
     return predict_in_length_groups(module, wordpiece_inputs(wordpieces), group_size)
 

@@ -86,8 +86,9 @@ def make_meddra_linker(
     top_k (int): Store this many candidates with scores in `span._.meddra_candidates`; 0: none.
     labels (List[str]): Entity labels to link; other entities are left alone.
     batch_size (int): Mentions encoded together (sentence-transformers sorts them by length).
-    quantize (Optional[str]): "int8" to encode mentions with an int8 copy of the encoder
-        (CPU; `spacy_adr.models.inference`); None for fp32. The saved encoder stays fp32.
+    quantize (Optional[str]): "int8" or "mixed" to encode mentions with a quantised copy of
+        the encoder (CPU; `spacy_adr.models.inference`); None for fp32. The saved encoder
+        stays fp32.
     RETURNS (MeddraLinker): The component.
     """
     return MeddraLinker(
@@ -318,7 +319,7 @@ class MeddraLinker:
             self._require_initialized()
         if not texts:
             return numpy.zeros((0, embedding_width(self.encoder)), dtype="float32")
-        encoder = self.int8.get(self.encoder) if self.quantize == "int8" else self.encoder
+        encoder = self.int8.get(self.encoder, self.quantize) if self.quantize else self.encoder
         vectors = encoder.encode(
             texts,
             batch_size=self.cfg["batch_size"],
