@@ -237,4 +237,6 @@ def _examples_section(docs: List[Any]) -> str:
     if not docs:
         return page.section("Examples", '<p class="note">No dev tweet got an ADR span.</p>', "examples")
     body = f'<p class="note">The first {len(docs)} dev tweets with a predicted ADR span, each span labelled with its MedDRA term and LLT code.</p>'
-    return page.section("Examples", body + render(docs, jupyter=False), "examples")
+    # displaCy writes each tweet's title as an <h2>: the wrapper lets the page's style shrink it.
+    rendered = f'<div class="examples">{render(docs, jupyter=False)}</div>'
+    return page.section("Examples", body + rendered, "examples")

@@ -11,6 +11,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .plots img { max-width: 49%; border: 1px solid #eee; margin: .2em 0; }
 .meta td:first-child { font-weight: 600; }
 .note { color: #666; font-size: .9em; }
+.examples h2 { font-size: 1em; border: none; margin: 1em 0 0; color: #555; }
 """
 
 
@@ -24,9 +25,10 @@ def fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else esc(value)
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An HTML table; floats with three decimals, numbers right-aligned."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+def table(header: Optional[Sequence[str]], rows: Sequence[Sequence[Any]]) -> str:
+    """An HTML table; floats with three decimals, numbers right-aligned; no head row when
+    `header` is None."""
+    head = "" if header is None else "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead>"
     body = []
     for row in rows:
         cells = "".join(
@@ -34,7 +36,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
             for v in row
         )
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<table>{head}<tbody>{''.join(body)}</tbody></table>"
 
 
 def images(paths: Sequence[str], alt: str) -> str:
@@ -56,7 +58,7 @@ def render_page(report: Dict[str, Any], sections: List[str]) -> str:
     RETURNS (str): The page.
     """
     data_rows = [[d["name"], d["path"], d["n"], d["date"]] for d in report["data"]]
-    meta = table(["", ""], [
+    meta = table(None, [
         ["package", report["model"]],
         ["version", report["version"]],
         ["pipeline", ", ".join(report["pipe_names"])],

@@ -75,8 +75,9 @@ def grouped_bars(title: str, groups: Dict[str, Dict[str, float]], path: Path) ->
         xs = [j + (i - len(keys) / 2 + 0.5) * width for j in range(len(names))]
         ax.bar(xs, [groups[n][key] for n in names], width, color=color, label=key.replace("_", " "))
     ax.set_xticks(range(len(names)), [f"{n}\n(gold {groups[n]['n_gold']}, pred {groups[n]['n_pred']})" for n in names])
-    ax.set(ylim=(0, 1.02), ylabel="score", title=title)
-    ax.legend(fontsize="x-small", ncol=2, loc="upper right")
+    # Headroom above 1 keeps the legend off the bars.
+    ax.set(ylim=(0, 1.3), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0], ylabel="score", title=title)
+    ax.legend(fontsize="x-small", ncol=6, loc="upper center")
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
@@ -109,9 +110,9 @@ def linker_plots(figures: Dict[str, Any], folder: Path) -> List[Path]:
         ax.bar([j + (i - 1) * width for j in range(len(variants))], [figures[v][key] for v in variants], width, color=color, label=label)
     combined = figures["combined"]
     ax.set_xticks(range(len(variants)), variants)
-    ax.set(ylim=(0, 1.02), ylabel="acc@1",
+    ax.set(ylim=(0, 1.2), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0], ylabel="acc@1",
            title=f"Seen ({combined['n_seen']}) vs unseen ({combined['n_unseen']}) concepts")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", ncol=3, loc="upper center")
     ax.grid(axis="y", alpha=0.3)
     bars_path = _save(fig, folder / "linker_seen_unseen.png")
     return [curve_path, bars_path]
