@@ -6,7 +6,7 @@ doc.cats["ADR"] from whether there is one. Dask workers in other processes impor
 by path (`code=`), so it must not import anything from the tests folder.
 """
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import spacy
 from spacy.language import Language
@@ -77,12 +77,37 @@ class ToyGate:
         return doc
 
 
-def build_toy_pipeline(path: Path, *, gate: bool = False) -> Path:
+@Language.factory("test_raise_on", default_config={"marker": "BOOM"})
+def make_raise_on(nlp: Language, name: str, *, marker: str) -> "RaiseOn":
+    return RaiseOn(marker)
+
+
+class RaiseOn:
+    """Raises ValueError on every text that holds `marker` ("" : on every text, like a broken
+    model), in `__call__` and in `pipe`, as a component with a batch method does."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.marker in doc.text:
+            raise ValueError(f"marked text {doc.text[:20]!r}")
+        return doc
+
+    def pipe(self, docs, *, batch_size: int = 128):  # type: ignore[no-untyped-def]
+        from spacy.util import minibatch
+
+        for batch in minibatch(docs, size=batch_size):
+            yield from [self(doc) for doc in batch]
+
+
+def build_toy_pipeline(path: Path, *, gate: bool = False, raise_on: Optional[str] = None) -> Path:
     """Build the toy pipeline and save it to `path` (loadable by spacy.load with this file
     imported).
 
     path (Path): A new folder.
     gate (bool): Add `test_toy_gate` (span scores and held-back candidates) at the end.
+    raise_on (Optional[str]): Add `test_raise_on` with this marker at the end.
     RETURNS (Path): `path`.
     """
     nlp = spacy.blank(
@@ -96,6 +121,8 @@ def build_toy_pipeline(path: Path, *, gate: bool = False) -> Path:
     ruler.add_patterns([{"label": "ADR", "pattern": term} for term in TOY_CODES])
     if gate:
         nlp.add_pipe("test_toy_gate")
+    if raise_on is not None:  # after the patterns: the ruler runs the pipeline on them
+        nlp.add_pipe("test_raise_on", config={"marker": raise_on})
     nlp.to_disk(path)
     return path
 

@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from annotate_helpers import build_toy_pipeline
 from spacy_adr.annotate import SMM4H_COLUMNS, ResumeError, annotate, read_jsonl, read_records
-from spacy_adr.annotate import outputs as annotate_outputs
 from spacy_adr.cli import app
 
 HELPERS = Path(__file__).parent / "annotate_helpers.py"
@@ -165,21 +164,18 @@ def test_threshold_option(model, inputs, tmp_path):
     assert {r["id"]: r for r in read_jsonl(out)}["t13"]["adr_label"] is True
 
 
-def test_resume_after_crash_equals_uninterrupted_run(model, inputs, tmp_path, monkeypatch):
+def test_resume_after_crash_equals_uninterrupted_run(model, inputs, tmp_path):
     options = dict(max_chars=100, chunk_size=3, batch_size=2, quiet=True)
     annotate(model, inputs / "tweets.jsonl", tmp_path / "full.jsonl", **options)
 
     out = tmp_path / "resumed.jsonl"
-    real_build_record = annotate_outputs.build_record
 
-    def crash_on_t14(doc, *, record_id, **kwargs):
-        if record_id == "t14":
+    def crash_after_four_chunks(counts):  # stands for kill -9 right after a commit
+        if counts.records == 12:
             raise RuntimeError("simulated crash")
-        return real_build_record(doc, record_id=record_id, **kwargs)
 
-    monkeypatch.setattr(annotate_outputs, "build_record", crash_on_t14)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        annotate(model, inputs / "tweets.jsonl", out, **options)
+        annotate(model, inputs / "tweets.jsonl", out, on_commit=crash_after_four_chunks, **options)
     parts = tmp_path / "resumed.jsonl.parts"
     # Records 1-12 are in 4 committed chunks; records 13-14 (one batch) were never written.
     assert sorted(p.name for p in parts.glob("*.done.json")) == [f"00000{i}.done.json" for i in range(4)]
@@ -189,7 +185,6 @@ def test_resume_after_crash_equals_uninterrupted_run(model, inputs, tmp_path, mo
     with pytest.raises(ResumeError, match="chunk_size"):
         annotate(model, inputs / "tweets.jsonl", out, **{**options, "chunk_size": 4})
 
-    monkeypatch.setattr(annotate_outputs, "build_record", real_build_record)
     summary = annotate(model, inputs / "tweets.jsonl", out, **options)
     assert summary.processed == 2 and summary.records == 14
     assert (summary.annotated, summary.errors) == (7, 7)

@@ -15,7 +15,7 @@ from .outputs import (
 )
 from .run import annotate, import_code, load_pipeline
 from .sources import InputFailure, count_lines
-from .summary import AnnotateStopped, AnnotateSummary
+from .summary import AnnotateStopped, AnnotateSummary, PipelineFailing
 
 __all__ = [
     "AnnotateStopped",
@@ -25,6 +25,7 @@ __all__ = [
     "InputRecord",
     "OUTPUT_FORMATS",
     "OutputPathError",
+    "PipelineFailing",
     "RecordOptions",
     "ResumeError",
     "SMM4H_COLUMNS",

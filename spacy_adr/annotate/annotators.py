@@ -7,8 +7,13 @@ and wherever a resumed run starts (padding inside a transformer batch changes th
 of its floats, so batches must not depend on where reading began).
 
 Each batch runs inside `nlp.memory_zone()`: the strings a batch adds to the vocab (about one
-new string per tweet: user names, URLs, typos) are freed after it, so memory does not grow
-with the dump.
+new string per tweet: user names, URLs, typos) are freed after it, and the string store's
+index is rebuilt when the freed keys' cells make up most of it (see `memory`).
+
+A batch in which a component raises is annotated again one record at a time: the records that
+still raise get an error naming the component and the exception (`Result.raised`), the others
+their normal output. A batch that raises nowhere is never annotated twice, so its bytes do not
+depend on whether another batch failed.
 
 `ProcessAnnotator` starts its workers with `spawn`: each worker loads the pipeline itself
 (nothing of torch's threads is inherited), runs torch on `cpu_count // n_process` threads, and
@@ -26,20 +31,38 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from spacy.language import Language
 
 from .inputs import InputRecord
+from .memory import compact_string_index
 from .outputs import RecordOptions, serialize_doc
 
-# (serialized lines or None, number of spans, why the record could not be written or None)
-Result = Tuple[Optional[bytes], int, Optional[str]]
 Unit = List[InputRecord]
+# Exception messages can hold a whole text; an error line keeps this much of one.
+MAX_MESSAGE_CHARS = 500
+
+
+class Result(NamedTuple):
+    """What annotating one readable record gave (travels back from worker processes).
+
+    data (Optional[bytes]): The serialized output lines; None when the record is an error.
+    n_spans (int): Spans in the output.
+    error (Optional[str]): Why there is no output; None when there is.
+    raised (bool): The error was raised inside the pipeline (a broken pipeline raises on
+        every record, and the run stops after a few of them).
+    """
+
+    data: Optional[bytes]
+    n_spans: int = 0
+    error: Optional[str] = None
+    raised: bool = False
 
 
 def annotate_batch(nlp: Language, items: List[Tuple[str, Any]], options: RecordOptions, batch_size: int) -> List[Result]:
-    """Annotate one batch of texts inside a memory zone and serialize each.
+    """Annotate one batch of texts inside a memory zone and serialize each. When the pipeline
+    raises, annotate the texts one by one, so that only the texts it raises on become errors.
 
     nlp (Language): The pipeline.
     items (List[Tuple[str, Any]]): (text, record id) pairs.
@@ -47,6 +70,21 @@ def annotate_batch(nlp: Language, items: List[Tuple[str, Any]], options: RecordO
     batch_size (int): `nlp.pipe` batch size (at least len(items) keeps it one batch).
     RETURNS (List[Result]): One result per item, in order.
     """
+    try:
+        return _annotate(nlp, items, options, batch_size)
+    except Exception as err:  # any component may raise anything
+        if len(items) == 1:
+            return [_raised(err)]
+    results: List[Result] = []
+    for item in items:
+        try:
+            results.extend(_annotate(nlp, [item], options, 1))
+        except Exception as err:
+            results.append(_raised(err))
+    return results
+
+
+def _annotate(nlp: Language, items: List[Tuple[str, Any]], options: RecordOptions, batch_size: int) -> List[Result]:
     results: List[Result] = []
     with nlp.memory_zone():
         docs = nlp.pipe((text for text, _ in items), batch_size=batch_size)
@@ -54,10 +92,43 @@ def annotate_batch(nlp: Language, items: List[Tuple[str, Any]], options: RecordO
             try:
                 data, n_spans = serialize_doc(doc, record_id, options)
             except (ValueError, TypeError) as err:
-                results.append((None, 0, f"the output record cannot be written: {err}"))
+                results.append(Result(None, 0, f"the output record cannot be written: {err}"))
             else:
-                results.append((data, n_spans, None))
+                results.append(Result(data, n_spans))
+    compact_string_index(nlp.vocab.strings)
     return results
+
+
+def _raised(err: Exception) -> Result:
+    message = str(err)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + "..."
+    component = failing_component(err)
+    where = f"component {component!r}" if component is not None else "the pipeline"
+    return Result(None, 0, f"{where} raised {type(err).__name__}: {message}", raised=True)
+
+
+def failing_component(err: BaseException) -> Optional[str]:
+    """The name of the pipeline component an exception from `nlp.pipe` was raised in.
+
+    err (BaseException): The exception, with its traceback.
+    RETURNS (Optional[str]): The component's name; None when it was raised outside the
+        components (the tokenizer) or spaCy's internals changed.
+    """
+    # `nlp.pipe` runs each component inside `spacy.util._pipe(docs, proc, name, ...)`, each
+    # pulling docs from the one before, the first from the tokenizer (`Language._ensure_doc`):
+    # the innermost of these frames is the one that raised.
+    name = None
+    tb = err.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        module, function = frame.f_globals.get("__name__"), frame.f_code.co_name
+        if module == "spacy.util" and function == "_pipe":
+            name = frame.f_locals.get("name")
+        elif module == "spacy.language" and function == "_ensure_doc":
+            name = None
+        tb = tb.tb_next
+    return name if isinstance(name, str) else None
 
 
 def units(records: Iterable[InputRecord], *, chunk_size: int, batch_size: int) -> Iterator[Unit]:

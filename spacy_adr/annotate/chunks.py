@@ -74,14 +74,17 @@ def check_output(output: Union[str, Path], *, input_path: Union[str, Path, None]
 
 @dataclass
 class ChunkCounts:
-    """What a chunk (or several) holds: input records, annotated ones, errors, spans, and texts
-    whose invalid code points were replaced."""
+    """What a chunk (or several) holds: input records, annotated ones, errors (of which
+    `raised`: the pipeline raised on the record), spans, and texts whose invalid code points
+    were replaced."""
 
     records: int = 0
     annotated: int = 0
     errors: int = 0
     spans: int = 0
     cleaned: int = 0
+    # Last, with a default: done markers written before it existed still load.
+    raised: int = 0
 
     def add(self, other: "ChunkCounts") -> None:
         self.records += other.records
@@ -89,6 +92,7 @@ class ChunkCounts:
         self.errors += other.errors
         self.spans += other.spans
         self.cleaned += other.cleaned
+        self.raised += other.raised
 
 
 class ChunkWriter:
@@ -111,11 +115,13 @@ class ChunkWriter:
         self.counts.spans += n_spans
         self.counts.cleaned += cleaned
 
-    def write_error(self, data: bytes) -> None:
-        """Add the serialized error report of one input record."""
+    def write_error(self, data: bytes, *, raised: bool = False) -> None:
+        """Add the serialized error report of one input record (`raised`: the pipeline raised
+        on it)."""
         self._errors.write(data)
         self.counts.records += 1
         self.counts.errors += 1
+        self.counts.raised += raised
 
     def commit(self) -> ChunkCounts:
         """Flush the chunk to disk and rename it into place; the done marker goes last."""

@@ -130,10 +130,12 @@ def serialize_doc(doc: Doc, record_id: Any, options: RecordOptions) -> Tuple[byt
 
 
 def error_record(record: InputRecord, *, path: Union[str, Path]) -> Dict[str, Any]:
-    """The error report of an input record that could not be annotated."""
+    """The error report of an input record that could not be annotated: file, line, record
+    number, id and reason."""
     return {
         "path": clean_text(str(path))[0],
         "line": record.line,
+        "record": record.number,
         "id": printable_id(record.id),
         "reason": clean_text(record.error or "")[0],
     }

@@ -5,7 +5,10 @@ annotated inside `nlp.memory_zone()` (in this process or in `n_process` worker p
 `annotators`), and output goes to disk chunk by chunk (see `chunks`). An interrupted run,
 started again with the same arguments, resumes after its last committed chunk and writes the
 same bytes as an uninterrupted one. A damaged input stops the run where the damage is, with
-the file, line and byte, and keeps what is committed (`AnnotateStopped`).
+the file, line and byte, and keeps what is committed (`AnnotateStopped`). A record the pipeline
+raises on becomes an error record; a pipeline that raises on every record (a broken model) stops
+the run after `max_consecutive_failures` records in a row, keeping what is committed
+(`PipelineFailing`).
 """
 import itertools
 import sys
@@ -23,10 +26,13 @@ from .fingerprints import folder_hash, input_fingerprint, model_hash
 from .inputs import DEFAULT_MAX_CHARS, InputRecord, detect_format, read_records
 from .outputs import OUTPUT_FORMATS, RecordOptions, detect_output_format, header_for, serialize_error
 from .sources import InputFailure, count_lines
-from .summary import AnnotateStopped, AnnotateSummary
+from .summary import AnnotateStopped, AnnotateSummary, PipelineFailing
 
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_CHUNK_SIZE = 10_000
+# A pipeline that raises on this many readable records in a row is taken for broken: enough
+# for a run of bad records to pass, few enough that a broken model writes few error lines.
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 100
 _IMPORTED_CODE = set()
 
 
@@ -97,6 +103,7 @@ def annotate(
     threshold: Optional[float] = None,
     code: Union[str, Path, None] = None,
     restart: bool = False,
+    max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
     quiet: bool = False,
     total: Optional[int] = None,
     on_commit: Optional[Callable[[ChunkCounts], None]] = None,
@@ -124,6 +131,8 @@ def annotate(
     threshold (Optional[float]): ADR decision threshold; None: the ADR textcat's own.
     code (Union[str, Path, None]): Python file to import first (registered components).
     restart (bool): Discard chunks of an interrupted run instead of resuming it.
+    max_consecutive_failures (int): Stop when the pipeline raised on this many readable records
+        in a row (one error record each; a record it does not raise on resets the count).
     quiet (bool): No progress bar.
     total (Optional[int]): Number of records for the progress bar; None: count the lines.
     on_commit (Optional[Callable[[ChunkCounts], None]]): Called with the running totals after
@@ -131,6 +140,8 @@ def annotate(
     RETURNS (AnnotateSummary): The counts.
     RAISES (InputError): The input cannot be opened or has no usable header (nothing done);
         `AnnotateStopped` when it turns out damaged later (committed chunks kept).
+    RAISES (PipelineFailing): The pipeline raised on `max_consecutive_failures` records in a
+        row (committed chunks kept).
     """
     start_time = time.perf_counter()
     input_path = Path(input_path)
@@ -138,7 +149,7 @@ def annotate(
     fmt = fmt or detect_format(input_path)
     output_format = output_format or detect_output_format(output_path)
     _check_options(output_format=output_format, candidates=candidates, chunk_size=chunk_size,
-                   batch_size=batch_size, n_process=n_process)
+                   batch_size=batch_size, n_process=n_process, max_consecutive_failures=max_consecutive_failures)
     check_output(output_path, input_path=input_path)
     records = read_records(
         input_path, fmt=fmt, text_field=text_field, id_field=id_field, max_chars=max_chars
@@ -175,7 +186,10 @@ def annotate(
         chunks = ChunkedOutput(output_path, settings=settings, header=header_for(output_format), restart=restart)
         counts = ChunkCounts()
         counts.add(chunks.done_counts)
-        run = _Run(chunks, counts, input_path=input_path, chunk_size=chunk_size, on_commit=on_commit)
+        run = _Run(
+            chunks, counts, input_path=input_path, chunk_size=chunk_size, on_commit=on_commit,
+            max_consecutive_failures=max_consecutive_failures,
+        )
         try:
             skipped = _skip(records, chunks, input_path=input_path)
             if total is None and not quiet:
@@ -186,17 +200,28 @@ def annotate(
         except InputFailure as failure:
             summary = _summary(counts, run.processed, start_time, load_seconds, chunks)
             raise AnnotateStopped(failure, summary, chunks.parts_dir) from None
+        except PipelineFailing as failing:
+            failing.summary = _summary(counts, run.processed, start_time, load_seconds, chunks)
+            failing.summary.stopped = failing.problem
+            failing.parts_dir = chunks.parts_dir
+            raise
     finally:
         annotator.close()
     return _summary(counts, run.processed, start_time, load_seconds, chunks)
 
 
-def _check_options(*, output_format: str, candidates: bool, chunk_size: int, batch_size: int, n_process: int) -> None:
+def _check_options(
+    *, output_format: str, candidates: bool, chunk_size: int, batch_size: int, n_process: int,
+    max_consecutive_failures: int,
+) -> None:
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"unknown output format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}")
     if candidates and output_format != "jsonl":
         raise ValueError("candidates are written only into JSONL output, not into the SMM4H TSV")
-    for name, value in (("chunk_size", chunk_size), ("batch_size", batch_size), ("n_process", n_process)):
+    for name, value in (
+        ("chunk_size", chunk_size), ("batch_size", batch_size), ("n_process", n_process),
+        ("max_consecutive_failures", max_consecutive_failures),
+    ):
         if value < 1:
             raise ValueError(f"{name} must be at least 1, not {value}")
 
@@ -262,7 +287,7 @@ class _Run:
 
     def __init__(
         self, chunks: ChunkedOutput, counts: ChunkCounts, *, input_path: Path, chunk_size: int,
-        on_commit: Optional[Callable[[ChunkCounts], None]],
+        on_commit: Optional[Callable[[ChunkCounts], None]], max_consecutive_failures: int,
     ) -> None:
         self.chunks = chunks
         self.counts = counts
@@ -272,6 +297,10 @@ class _Run:
         self.index = chunks.n_done
         self.processed = 0
         self.failure: Optional[InputFailure] = None
+        self.max_consecutive_failures = max_consecutive_failures
+        # Records in a row the pipeline raised on, and the first of them.
+        self.failing = 0
+        self.first_failing: Optional[InputRecord] = None
 
     def write(self, annotated: Iterator[Tuple[List[InputRecord], List[Result]]], progress: Any) -> None:
         """Write every batch in order; merge the chunks when the input was read to its end."""
@@ -300,12 +329,32 @@ class _Run:
 
     def _write_one(self, writer: Any, record: InputRecord, result: Optional[Result]) -> None:
         self.processed += 1
-        if result is not None and result[0] is not None:
-            writer.write(result[0], n_spans=result[1], cleaned=record.cleaned > 0)
+        if result is None:  # not readable: its error is the reader's
+            writer.write_error(serialize_error(record, path=self.input_path))
             return
-        if result is not None:  # annotated, but its output record cannot be written
-            record.error = result[2]
-        writer.write_error(serialize_error(record, path=self.input_path))
+        self._check_pipeline(record, result)
+        if result.data is not None:
+            writer.write(result.data, n_spans=result.n_spans, cleaned=record.cleaned > 0)
+            return
+        # The pipeline raised on it, or its output record cannot be written.
+        record.error = result.error
+        writer.write_error(serialize_error(record, path=self.input_path), raised=result.raised)
+
+    def _check_pipeline(self, record: InputRecord, result: Result) -> None:
+        if not result.raised:
+            self.failing = 0
+            return
+        if self.failing == 0:
+            self.first_failing = record
+        self.failing += 1
+        if self.failing >= self.max_consecutive_failures:
+            first = self.first_failing or record
+            raise PipelineFailing(
+                f"the pipeline raised on {self.failing:,} records in a row (records "
+                f"{first.number:,} to {record.number:,} of {self.input_path}, lines {first.line:,} "
+                f"to {record.line:,}), the last with: {result.error}. It fails on every text, so "
+                f"the run stops instead of writing an error for each"
+            )
 
     def _commit(self, writer: Any) -> None:
         self.counts.add(writer.commit())
@@ -328,6 +377,7 @@ def _summary(
         records=counts.records,
         annotated=counts.annotated,
         errors=counts.errors,
+        raised=counts.raised,
         spans=counts.spans,
         cleaned=counts.cleaned,
         seconds=time.perf_counter() - start_time,

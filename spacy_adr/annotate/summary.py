@@ -1,4 +1,5 @@
-"""What an annotation run did: its counts, and the report of a run the input stopped."""
+"""What an annotation run did: its counts, and the report of a run the input or a failing
+pipeline stopped."""
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -13,6 +14,7 @@ class AnnotateSummary:
     records (int): Input records, committed by earlier runs of a resumed run included.
     annotated (int): Records annotated (one output record each).
     errors (int): Records reported as errors instead.
+    raised (int): The errors that are records the pipeline raised on.
     spans (int): Spans (entities) found.
     cleaned (int): Annotated records whose text had invalid code points replaced by U+FFFD.
     seconds (float): Wall time of this run.
@@ -20,12 +22,14 @@ class AnnotateSummary:
     processed (int): Records this run processed itself (less than `records` when resumed).
     output (str): The output file(s).
     errors_output (str): The error report file(s).
-    stopped (Optional[str]): Why the input stopped the run before its end; None when complete.
+    stopped (Optional[str]): Why the input or the pipeline stopped the run before its end; None
+        when complete.
     """
 
     records: int = 0
     annotated: int = 0
     errors: int = 0
+    raised: int = 0
     spans: int = 0
     cleaned: int = 0
     seconds: float = 0.0
@@ -42,6 +46,8 @@ class AnnotateSummary:
 
     def summary(self) -> str:
         text = f"{self.records:,} records: {self.annotated:,} annotated, {self.errors:,} errors"
+        if self.raised:
+            text += f" ({self.raised:,} raised in the pipeline)"
         if self.cleaned:
             text += f" ({self.cleaned:,} texts had invalid code points replaced by U+FFFD)"
         return text
@@ -75,4 +81,33 @@ class AnnotateStopped(InputError):
             f"after record {done:,}; while the file stays as it is, it stops at the same place. "
             f"Repair or replace the file, then rerun with --restart (a changed input is never "
             f"resumed)."
+        )
+
+
+class PipelineFailing(RuntimeError):
+    """The pipeline raised on many records in a row (a broken model or component, not bad
+    records): the run stopped, its committed chunks are kept.
+
+    problem (str): How many records, which, and the last error.
+    summary (Optional[AnnotateSummary]): What is committed (`records`...) and what this run did.
+    parts_dir (Optional[Path]): The folder that keeps the committed chunks.
+    """
+
+    def __init__(
+        self, problem: str, summary: Optional[AnnotateSummary] = None, parts_dir: Optional[Path] = None
+    ) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.summary = summary
+        self.parts_dir = parts_dir
+
+    @property
+    def rerun(self) -> str:
+        """How a rerun behaves, for the user."""
+        done = self.summary.records if self.summary is not None else 0
+        return (
+            f"Kept: the {done:,} records of the committed chunks in {self.parts_dir}. Rerunning "
+            f"the same command resumes after record {done:,} and stops again while the pipeline "
+            f"raises; once it is repaired, rerun (with --restart if its files changed: a changed "
+            f"model is never resumed)."
         )

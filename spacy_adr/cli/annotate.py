@@ -46,14 +46,16 @@ def annotate_cli(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="ADR decision threshold (default: the textcat's)."),
     code: Optional[Path] = typer.Option(None, "--code", "-c", help="Python file with registered components to import."),
     restart: bool = typer.Option(False, "--restart", help="Discard an interrupted run's chunks instead of resuming."),
+    max_consecutive_failures: int = typer.Option(100, "--max-consecutive-failures", help="Stop when the pipeline raised on this many records in a row (a broken model)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Annotate a tweet dump: ADR probability, ADR spans and MedDRA codes for every tweet.
 
     Streams in constant memory, writes in committed chunks and resumes an interrupted run.
-    Records that cannot be annotated go to <OUTPUT stem>.errors.jsonl with line and reason.
+    Records that cannot be annotated, or that a pipeline component raises on, go to
+    <OUTPUT stem>.errors.jsonl with line and reason.
     """
-    from ..annotate import AnnotateStopped, OutputPathError, ResumeError, annotate
+    from ..annotate import AnnotateStopped, OutputPathError, PipelineFailing, ResumeError, annotate
 
     try:
         summary = annotate(
@@ -61,10 +63,12 @@ def annotate_cli(
             text_field=text_field, id_field=id_field, include_text=include_text, candidates=candidates,
             max_chars=max_chars, batch_size=batch_size, n_process=n_process, torch_threads=torch_threads, chunk_size=chunk_size,
             threshold=threshold, code=code, restart=restart, quiet=quiet,
+            max_consecutive_failures=max_consecutive_failures,
         )
-    except AnnotateStopped as stopped:
+    except (AnnotateStopped, PipelineFailing) as stopped:
         msg.fail(f"stopped: {stopped}")
-        msg.info(f"done before it: {stopped.summary.summary()}")
+        if stopped.summary is not None:
+            msg.info(f"done before it: {stopped.summary.summary()}")
         msg.info(stopped.rerun, exits=1)
     except InputError as err:
         msg.fail(str(err))
