@@ -5,12 +5,20 @@ hashtag, URL and number, as a real stream has, so spaCy's string store would gro
 dump), builds a light pipeline (tweet tokenizer, `adr_tweet_normalizer`, `adr_gazetteer` and
 an entity ruler with a few ADR terms; or takes --model), annotates the dump in this process
 in chunks of 10,000 and adds a row to metrics/annotate_memory.json: RSS when the first chunk
-is committed, peak RSS of the process, their ratio (1.0: flat), and the size of the string
-store at both points.
+is committed, peak RSS of the process, their ratio (1.0: flat), the size of the string store
+at both points, the cells of spaCy's string and lexeme hash tables at the end, and RSS every
+100,000 tweets. Each committed chunk is also printed (RSS, strings, table cells), so a long
+run can be followed in its log.
 
     python scripts/annotate_memory.py --n-tweets 1000000
+
+The real pipeline (an installed package or a pipeline folder; it takes hours on 2 CPUs and
+needs the machine to itself, since the figures are the process's own RSS):
+
+    python scripts/annotate_memory.py --model en_adr_smm4h --n-tweets 1000000 --batch-size 128
 """
 import argparse
+import json
 import random
 import resource
 import shlex
@@ -18,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Union
 
 ADR_TERMS = ["headache", "weight gain", "dry mouth", "insomnia", "nausea", "dizzy", "brain fog"]
 WORDS = (
@@ -40,7 +48,6 @@ def generated_tweets(n: int, seed: int = 0) -> Iterator[Dict]:
 
 def write_dump(path: Path, n: int) -> Path:
     import gzip
-    import json
 
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as file:
         for record in generated_tweets(n):
@@ -72,7 +79,21 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(model: Path, dump: Path, output: Path, *, n_tweets: int, batch_size: int) -> Dict:
+def index_cells(nlp) -> Dict[str, int]:
+    """Cells of the hash tables of spaCy's string store and of its lexemes (16 bytes each)."""
+    import gc
+
+    from preshed.maps import PreshMap
+
+    # Vocab._by_orth is not a Python attribute; the garbage collector still sees it.
+    lexemes = [o for o in gc.get_referents(nlp.vocab) if isinstance(o, PreshMap)]
+    return {
+        "string_index_cells": nlp.vocab.strings._map.capacity,
+        "lexeme_index_cells": lexemes[0].capacity if len(lexemes) == 1 else None,
+    }
+
+
+def measure(model: Union[str, Path], dump: Path, output: Path, *, n_tweets: int, batch_size: int) -> Dict:
     """Annotate `dump` in this process; RETURNS the memory figures."""
     import spacy
 
@@ -80,10 +101,16 @@ def measure(model: Path, dump: Path, output: Path, *, n_tweets: int, batch_size:
 
     nlp = spacy.load(model)
     first: Dict = {}
+    series: Dict[str, float] = {}
 
     def on_commit(counts) -> None:
         if not first and counts.records >= FIRST_CHUNK:
             first.update(rss=rss_mb(), strings=len(nlp.vocab.strings), records=counts.records)
+        if counts.records % 100_000 == 0:
+            series[f"{counts.records // 1000}k"] = round(rss_mb(), 1)
+        state = {"records": counts.records, "rss_mb": round(rss_mb(), 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+                 "strings": len(nlp.vocab.strings), **index_cells(nlp)}
+        print(json.dumps(state), file=sys.stderr, flush=True)
 
     start = time.perf_counter()
     summary = annotate(
@@ -101,6 +128,8 @@ def measure(model: Path, dump: Path, output: Path, *, n_tweets: int, batch_size:
         "rss_end_mb": round(rss_mb(), 1),
         "strings_after_10k": first["strings"],
         "strings_end": len(nlp.vocab.strings),
+        **{f"{name}_end": cells for name, cells in index_cells(nlp).items()},
+        "rss_every_100k_mb": series,
         "seconds": round(seconds, 1),
         "tweets_per_s": round(n_tweets / seconds, 1),
         "batch_size": batch_size,
@@ -110,7 +139,7 @@ def measure(model: Path, dump: Path, output: Path, *, n_tweets: int, batch_size:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-tweets", type=int, default=1_000_000)
-    parser.add_argument("--model", type=Path, default=None, help="A pipeline folder (default: the light pipeline)")
+    parser.add_argument("--model", default=None, help="An installed package or pipeline folder (default: the light pipeline)")
     parser.add_argument("--split", default="generated", help="The row's split name")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("-o", "--output", type=Path, default=Path("metrics/annotate_memory.json"))
