@@ -1,4 +1,8 @@
-"""Training and evaluation of the MedDRA linker (`adr_meddra_linker`), as plain functions.
+"""Training and evaluation of the linker (`adr_meddra_linker`, `adr_concept_linker`), as plain
+functions. The steps below are written for MedDRA; `fit_linker` runs steps 2-5 on any KB
+(`spacy_adr.kb.concepts`), with the KB's parent in the place of the PT: `train_linker --kb
+tsv:PATH` for a user's dictionary, `evaluate_linker_folds` for SNOMED CT on CADEC and PsyTAR
+in folds split by post, `benchmark_kb` for the speed on a large TSV.
 
 1. Training pairs (mention, LLT code) from the SMM4H 2020 Task 3 train set, CADEC and the
    SMM4H 2017 normalisation data (`load_training_pairs`). CADEC codes are MedDRA LLT codes
@@ -29,7 +33,7 @@ import os
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
@@ -39,12 +43,15 @@ from wasabi import msg
 
 from .corpora.multitask import read_tweet_keys, tweet_key
 from .corpora.problems import InputError
+from .kb.concepts import CodedMention, ConceptKB, KnowledgeBase
 from .kb.meddra import MeddraKB, load_meddra
 from .metrics import machine_description, write_rows
-from .pipeline.meddra_linker import ClassifierHead, MeddraLinker, embedding_width, load_encoder
+from .pipeline.meddra_linker import ClassifierHead, ConceptLinker, MeddraLinker, embedding_width, load_encoder
 
-# The `Mention.source` values of the training mentions.
-MENTION_SOURCES = ("task3", "cadec", "smm4h2017")
+# The `Mention.source` values of the training mentions ("psytar": the SNOMED CT folds).
+MENTION_SOURCES = ("task3", "cadec", "smm4h2017", "psytar")
+# Corpora with SNOMED CT-coded ADR mentions (`evaluate_linker_folds`).
+SNOMED_CORPORA = ("cadec", "psytar")
 # Thresholds (Euclidean distance between unit vectors) tried on dev.
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 29))
 
@@ -173,28 +180,58 @@ def map_pt_mentions(
     return out, how
 
 
+def read_mentions(path: Union[str, Path], *, source: str) -> List[Mention]:
+    """Gold mentions of a `.spacy` file (`read_docbin_mentions`) or of a UTF-8 TSV of
+    `mention<TAB>code` rows (`.tsv`/`.txt`; blank lines and `#` lines skipped).
+
+    path (Union[str, Path]): The file.
+    source (str): Source name stored on each mention.
+    RETURNS (List[Mention]): The mentions, in file order.
+    RAISES (InputError): For a TSV row that is not two non-empty fields, naming file:line.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".tsv", ".txt"):
+        return read_docbin_mentions(path, source=source)
+    if not path.is_file():
+        raise FileNotFoundError(f"Mention file {path} not found")
+    mentions = []
+    with path.open(encoding="utf8") as file:
+        for line_no, line in enumerate(file, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.split("\t")
+            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+                raise InputError(path, line_no, f"expected mention<TAB>code, found {len(fields)} field(s): {line[:80]!r}")
+            mentions.append(Mention(fields[0].strip(), fields[1].strip(), source))
+    return mentions
+
+
 def load_training_pairs(
-    kb: MeddraKB,
+    kb: KnowledgeBase,
     *,
     task3_train: Path,
     cadec: Optional[Path] = None,
     smm4h2017: Optional[Path] = None,
 ) -> List[Mention]:
-    """All training mentions, mapped to LLT codes of `kb`; codes not in the KB are left out
-    and counted in a message.
+    """All training mentions with codes of `kb`; codes not in the KB are left out and counted
+    in a message.
 
-    kb (MeddraKB): MedDRA.
-    task3_train (Path): `corpus/task3/train.spacy`.
+    kb (KnowledgeBase): The terminology (MedDRA for `smm4h2017`).
+    task3_train (Path): `corpus/task3/train.spacy`, or any training file `read_mentions`
+        reads; its mentions have the source "task3" (the target corpus).
     cadec (Optional[Path]): `corpus/cadec.spacy`.
-    smm4h2017 (Optional[Path]): `corpus/smm4h2017_train.jsonl`.
+    smm4h2017 (Optional[Path]): `corpus/smm4h2017_train.jsonl` (PT codes: MedDRA only).
     RETURNS (List[Mention]): The mentions.
     """
-    mentions = read_docbin_mentions(task3_train, source="task3")
+    mentions = read_mentions(task3_train, source="task3")
     if cadec is not None:
         mentions += read_docbin_mentions(cadec, source="cadec")
     missing = Counter(m.source for m in mentions if m.code not in kb)
     mentions = [m for m in mentions if m.code in kb]
     if smm4h2017 is not None:
+        if not isinstance(kb, MeddraKB):
+            raise ValueError(f"SMM4H 2017 mentions carry MedDRA PT codes: they need a MedDRA KB, not {kb.label}")
         counts = Counter(m.code for m in mentions)
         mapped, how = map_pt_mentions(read_smm4h2017_mentions(smm4h2017), kb, counts)
         mentions += mapped
@@ -202,14 +239,14 @@ def load_training_pairs(
         msg.info(f"SMM4H 2017 PT codes mapped to LLTs: {dict(how)}")
     for source, n in missing.items():
         if n:
-            msg.warn(f"{n} {source} mentions left out: code not in the MedDRA KB")
+            msg.warn(f"{n} {source} mentions left out: code not in the {kb.label} KB")
     msg.info(f"Training mentions: {dict(Counter(m.source for m in mentions))}")
     return mentions
 
 
-def _name_word_index(kb: MeddraKB) -> Tuple[List[str], List[str], Dict[str, List[int]]]:
+def _name_word_index(kb: KnowledgeBase) -> Tuple[List[str], List[str], Dict[str, List[int]]]:
     codes = kb.codes
-    names = [kb[c].llt_name for c in codes]
+    names = [kb.name(c) for c in codes]
     index: Dict[str, List[int]] = {}
     for i, name in enumerate(names):
         for word in set(name.lower().split()):
@@ -220,7 +257,7 @@ def _name_word_index(kb: MeddraKB) -> Tuple[List[str], List[str], Dict[str, List
 
 def train_metric_encoder(
     mentions: Sequence[Mention],
-    kb: MeddraKB,
+    kb: KnowledgeBase,
     *,
     base_model: Union[str, Path],
     epochs: float = 1.0,
@@ -231,6 +268,7 @@ def train_metric_encoder(
     task3_repeat: int = 2,
     class_weight: float = 0.0,
     seed: int = 0,
+    steps: Optional[int] = None,
     progress: bool = True,
 ) -> Any:
     """Fine-tune a sentence transformer with a triplet loss, mentions against LLT names, and
@@ -239,7 +277,9 @@ def train_metric_encoder(
 
     mentions (Sequence[Mention]): Training mentions; (lowercased text, code) duplicates are
         merged.
-    kb (MeddraKB): MedDRA, for concept names and negatives.
+    kb (KnowledgeBase): The terminology, for concept names and negatives ("PT" below: a
+        concept's parent). A concept with synonyms gets one of its names at random as the
+        positive.
     base_model (Union[str, Path]): The sentence-transformers folder to start from.
     epochs (float): Passes over the (deduplicated) mentions; fractions allowed.
     batch_size (int): Triplets per step.
@@ -252,6 +292,7 @@ def train_metric_encoder(
         mention vectors, added to the triplet loss; 0 trains the triplet loss alone. The
         softmax layer itself is discarded: `train_classifier` fits the head afterwards.
     seed (int): Random seed.
+    steps (Optional[int]): Train this many steps instead of `epochs` (a time budget).
     progress (bool): Show a progress bar.
     RETURNS (SentenceTransformer): The fine-tuned model, in eval mode.
     """
@@ -266,7 +307,7 @@ def train_metric_encoder(
     pairs = [(m.text, m.code) for m in unique.values()]
     pairs += [(m.text, m.code) for m in unique.values() if m.source == "task3"] * max(0, task3_repeat - 1)
     codes, names, word_index = _name_word_index(kb)
-    n_steps = max(1, int(len(pairs) * epochs / batch_size))
+    n_steps = steps if steps is not None else max(1, int(len(pairs) * epochs / batch_size))
     model = load_encoder(base_model)
     model.train()
     param_groups = [{"params": list(model.parameters()), "lr": learning_rate}]
@@ -284,19 +325,24 @@ def train_metric_encoder(
     )
 
     def negative(code: str) -> str:
-        pt = kb[code].pt_code
+        pt = kb.parent(code)
         if rng.random() < hard_negative_rate:
-            words = [w for w in kb[code].llt_name.lower().split() if w in word_index]
+            words = [w for w in kb.name(code).lower().split() if w in word_index]
             if words:
                 pool = word_index[rng.choice(words)]
                 for _ in range(5):
                     i = rng.choice(pool)
-                    if kb[codes[i]].pt_code != pt:
+                    if kb.parent(codes[i]) != pt:
                         return names[i]
         while True:
             i = rng.randrange(len(codes))
-            if kb[codes[i]].pt_code != pt:
+            if kb.parent(codes[i]) != pt:
                 return names[i]
+
+    def positive(code: str) -> str:
+        # Only a concept with synonyms draws: MedDRA runs keep their random sequence.
+        options = kb.names_of(code)
+        return options[0] if len(options) == 1 else rng.choice(options)
 
     order: List[int] = []
     steps: Iterable[int] = range(n_steps)
@@ -313,7 +359,7 @@ def train_metric_encoder(
         batch = [pairs[i] for i in order[:batch_size]]
         del order[:batch_size]
         anchors = [text for text, _ in batch]
-        positives = [kb[code].llt_name for _, code in batch]
+        positives = [positive(code) for _, code in batch]
         negatives = [negative(code) for _, code in batch]
         # sentence-transformers 5 renamed `tokenize` to `preprocess`.
         prepare = getattr(model, "preprocess", None) or model.tokenize
@@ -323,7 +369,7 @@ def train_metric_encoder(
         a, p, n = vectors.split(len(batch))
         loss = F.triplet_margin_loss(a, p, n, margin=margin)
         # Batch-hard: the nearest positive name of another PT in the batch as a second negative.
-        pts = [kb[code].pt_code for _, code in batch]
+        pts = [kb.parent(code) for _, code in batch]
         other = torch.tensor([[pi != pj for pj in pts] for pi in pts])
         if other.any():
             dist = torch.cdist(a, p)
@@ -468,10 +514,104 @@ def index_mentions(mentions: Sequence[Mention], sources: Iterable[str]) -> Tuple
     return texts, [counts.most_common(1)[0][0] for counts in codes_of.values()]
 
 
+@dataclass(frozen=True)
+class LinkerSettings:
+    """How `fit_linker` trains: the arguments of `train_linker` of the same names.
+
+    epochs (float): Triplet fine-tuning passes; 0 (and no `steps`) keeps the base encoder.
+    steps (Optional[int]): Fine-tuning steps instead of `epochs` (a time budget).
+    batch_size (int): Triplets per step.
+    learning_rate (float): Fine-tuning learning rate.
+    margin (float): Triplet margin.
+    class_weight (float): Weight of the softmax loss added to the triplet fine-tuning.
+    classifier_epochs (int): Full-batch steps of the classifier.
+    memory_sources (Sequence[str]): Sources whose training mentions join the names in the
+        metric path's index.
+    seed (int): Random seed.
+    """
+
+    epochs: float = 0.5
+    steps: Optional[int] = None
+    batch_size: int = 32
+    learning_rate: float = 3e-5
+    margin: float = 1.0
+    class_weight: float = 1.0
+    classifier_epochs: int = 100
+    memory_sources: Sequence[str] = ("task3",)
+    seed: int = 0
+
+
+def fit_linker(
+    kb: KnowledgeBase,
+    mentions: Sequence[Mention],
+    dev: Sequence[Mention],
+    *,
+    base_model: Optional[Path] = None,
+    settings: LinkerSettings = LinkerSettings(),
+    split: str = "task3_dev",
+    command: str = "spacy-adr train-linker",
+    progress: bool = True,
+) -> Tuple[ConceptLinker, Dict[str, Any]]:
+    """Train both parts on mentions of any KB and choose the threshold on dev mentions.
+
+    kb (KnowledgeBase): The terminology.
+    mentions (Sequence[Mention]): Training mentions; every code in `kb`.
+    dev (Sequence[Mention]): Mentions to choose the threshold on.
+    base_model (Optional[Path]): Sentence-transformers folder; None: all-MiniLM-L6-v2.
+    settings (LinkerSettings): Training settings.
+    split (str): Name of the dev data in the returned rows.
+    command (str): The command, recorded in the rows.
+    progress (bool): Show progress bars.
+    RETURNS (Tuple[ConceptLinker, Dict[str, Any]]): The linker (threshold set) and timings,
+        counts, the chosen threshold and the dev rows.
+    """
+    memory_sources = settings.memory_sources
+    unknown = sorted(set(memory_sources) - set(MENTION_SOURCES))
+    if unknown:
+        raise ValueError(f"Unknown mention sources {unknown} for the linker's index (--memory); choose from {list(MENTION_SOURCES)}")
+    timings: Dict[str, float] = {}
+    base_model = base_model or default_encoder_path()
+    t = time.perf_counter()
+    if settings.epochs > 0 or settings.steps:
+        encoder = train_metric_encoder(
+            mentions, kb, base_model=base_model, epochs=settings.epochs, batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate, margin=settings.margin, class_weight=settings.class_weight,
+            seed=settings.seed, steps=settings.steps, progress=progress,
+        )
+    else:
+        encoder = load_encoder(base_model)
+    timings["metric_s"] = time.perf_counter() - t
+    linker = ConceptLinker()
+    linker.encoder = encoder
+    t = time.perf_counter()
+    # The classifier also learns each seen concept's own name.
+    seen = sorted({m.code for m in mentions})
+    texts = [m.text for m in mentions] + [kb.name(c) for c in seen]
+    labels = [m.code for m in mentions] + seen
+    head = train_classifier(linker.encode(texts), labels, epochs=settings.classifier_epochs, seed=settings.seed)
+    timings["classifier_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    linker.set_parts(kb=kb, encoder=encoder, classifier=head, progress=progress)
+    linker.add_mentions(*index_mentions(mentions, memory_sources))
+    timings["index_s"] = time.perf_counter() - t
+    rows = accuracy_rows(linker, dev, split=split, command=command)
+    threshold = choose_threshold(rows)
+    linker.cfg["trained_threshold"] = threshold
+    return linker, {
+        "threshold": threshold,
+        "n_mentions": len(mentions),
+        "n_classes": len(head.codes),
+        "n_index_mentions": linker.n_mentions,
+        "timings": timings,
+        "dev_rows": rows,
+    }
+
+
 def train_linker(
     output_dir: Path,
     *,
-    meddra: Path,
+    meddra: Optional[Path] = None,
+    kb: Optional[str] = None,
     task3_train: Path,
     task3_dev: Path,
     cadec: Optional[Path] = None,
@@ -489,11 +629,14 @@ def train_linker(
 ) -> Dict[str, Any]:
     """Train both parts, choose the threshold on dev and write the component folder.
 
-    output_dir (Path): Folder to write (`MeddraLinker.to_disk` format; usable as
-        `[initialize.components.adr_meddra_linker] trained = ...`).
-    meddra (Path): MedDRA in a format `load_meddra` reads (e.g. `corpus/meddra.tsv`).
-    task3_train (Path): `corpus/task3/train.spacy`.
-    task3_dev (Path): `corpus/task3/dev.spacy`, for the threshold.
+    output_dir (Path): Folder to write (`ConceptLinker.to_disk` format; usable as
+        `[initialize.components.adr_meddra_linker] trained = ...`, or adr_concept_linker).
+    meddra (Optional[Path]): MedDRA in a format `load_meddra` reads (e.g. `corpus/meddra.tsv`).
+    kb (Optional[str]): Instead of `meddra`, any KB `spacy_adr.kb.concepts.load_kb` reads,
+        e.g. "tsv:my_terms.tsv" (`code<TAB>name[<TAB>parent]`).
+    task3_train (Path): Training mentions: `corpus/task3/train.spacy`, any `.spacy` with
+        coded ADR spans, or a `mention<TAB>code` TSV.
+    task3_dev (Path): Dev mentions in the same forms, for the threshold.
     cadec (Optional[Path]): `corpus/cadec.spacy`.
     smm4h2017 (Optional[Path]): `corpus/smm4h2017_train.jsonl`.
     base_model (Optional[Path]): Sentence-transformers folder; None: all-MiniLM-L6-v2.
@@ -509,57 +652,33 @@ def train_linker(
     max_mentions (Optional[int]): Use only this many training mentions (quick runs).
     RETURNS (Dict[str, Any]): Timings, counts, the chosen threshold and the dev rows.
     """
-    unknown = sorted(set(memory_sources) - set(MENTION_SOURCES))
-    if unknown:
-        raise ValueError(f"Unknown mention sources {unknown} for the linker's index (--memory); choose from {list(MENTION_SOURCES)}")
-    timings: Dict[str, float] = {}
+    from .kb.concepts import load_kb
+
+    if (meddra is None) == (kb is None):
+        raise ValueError("Give the terminology as either --meddra PATH or --kb FORMAT:PATH (e.g. tsv:terms.tsv)")
     start = time.perf_counter()
-    kb = load_meddra(meddra)
-    mentions = load_training_pairs(kb, task3_train=task3_train, cadec=cadec, smm4h2017=smm4h2017)
+    terminology = load_meddra(meddra) if meddra is not None else load_kb(kb)
+    mentions = load_training_pairs(terminology, task3_train=task3_train, cadec=cadec, smm4h2017=smm4h2017)
+    if not mentions:
+        raise ValueError(f"No training mention of {task3_train} has a code of the {terminology.label} KB")
     if max_mentions is not None:
         mentions = random.Random(seed).sample(mentions, min(max_mentions, len(mentions)))
-    base_model = base_model or default_encoder_path()
-    t = time.perf_counter()
-    if epochs > 0:
-        encoder = train_metric_encoder(
-            mentions, kb, base_model=base_model, epochs=epochs, batch_size=batch_size,
-            learning_rate=learning_rate, margin=margin, class_weight=class_weight, seed=seed,
-        )
-    else:
-        encoder = load_encoder(base_model)
-    timings["metric_s"] = time.perf_counter() - t
-    linker = MeddraLinker()
-    linker.encoder = encoder
-    t = time.perf_counter()
-    # The classifier also learns each seen concept's own name.
-    seen = sorted({m.code for m in mentions})
-    texts = [m.text for m in mentions] + [kb[c].llt_name for c in seen]
-    labels = [m.code for m in mentions] + seen
-    head = train_classifier(linker.encode(texts), labels, epochs=classifier_epochs, seed=seed)
-    timings["classifier_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    linker.set_parts(kb=kb, encoder=encoder, classifier=head, progress=True)
-    linker.add_mentions(*index_mentions(mentions, memory_sources))
-    timings["index_s"] = time.perf_counter() - t
-    dev = read_docbin_mentions(task3_dev, source="task3_dev")
-    rows = accuracy_rows(linker, dev, command="spacy-adr train-linker")
-    threshold = choose_threshold(rows)
-    linker.cfg["trained_threshold"] = threshold
+    # Dev codes missing from the KB stay in: they count as errors, as they would in use.
+    dev = read_mentions(task3_dev, source="task3_dev")
+    settings = LinkerSettings(
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, margin=margin,
+        class_weight=class_weight, classifier_epochs=classifier_epochs, memory_sources=memory_sources, seed=seed,
+    )
+    linker, result = fit_linker(terminology, mentions, dev, base_model=base_model, settings=settings)
     linker.to_disk(output_dir)
-    timings["total_s"] = time.perf_counter() - start
-    best = {r["variant"]: r["acc1"] for r in rows}
+    result["timings"]["total_s"] = time.perf_counter() - start
+    threshold = result["threshold"]
+    best = {r["variant"]: r["acc1"] for r in result["dev_rows"]}
     msg.good(
         f"Linker written to {output_dir}: threshold {threshold:.2f}, dev acc@1 classifier "
         f"{best['classifier']:.4f}, metric {best['metric']:.4f}, combined {best[f'combined@{threshold:.2f}']:.4f}"
     )
-    return {
-        "threshold": threshold,
-        "n_mentions": len(mentions),
-        "n_classes": len(head.codes),
-        "n_index_mentions": linker.n_mentions,
-        "timings": timings,
-        "dev_rows": rows,
-    }
+    return result
 
 
 def _rss_mb() -> float:
@@ -672,3 +791,253 @@ def evaluate_linker(
 
 def _mean(values: numpy.ndarray) -> float:
     return float(values.mean()) if len(values) else 0.0
+
+
+def snomed_kb(cadec_zip: Path, psytar_xlsx: Path) -> ConceptKB:
+    """The SNOMED CT concepts that CADEC (`sct/`, all entity labels) and PsyTAR (`ADR_Mapped`)
+    name, with the names their annotators give; one flat KB for both corpora.
+
+    cadec_zip (Path): CADEC.v2.zip.
+    psytar_xlsx (Path): PsyTAR_dataset.xlsx.
+    RETURNS (ConceptKB): The concepts, CADEC's first.
+    """
+    from .corpora.cadec import read_cadec_sct_mentions
+    from .corpora.psytar import read_psytar_snomed_mentions
+    from .kb.concepts import concepts_from_mentions
+
+    kb = concepts_from_mentions(read_cadec_sct_mentions(cadec_zip, labels=None), label="SNOMED CT")
+    return concepts_from_mentions(read_psytar_snomed_mentions(psytar_xlsx), kb=kb)
+
+
+def read_snomed_mentions(corpus: str, path: Path) -> List[CodedMention]:
+    """The SNOMED CT-coded ADR mentions of a corpus.
+
+    corpus (str): "cadec" (path: CADEC.v2.zip) or "psytar" (path: PsyTAR_dataset.xlsx).
+    path (Path): The corpus file.
+    RETURNS (List[CodedMention]): The mentions, in corpus order.
+    """
+    from .corpora.cadec import read_cadec_sct_mentions
+    from .corpora.psytar import read_psytar_snomed_mentions
+
+    if corpus == "cadec":
+        return list(read_cadec_sct_mentions(path))
+    if corpus == "psytar":
+        return list(read_psytar_snomed_mentions(path))
+    raise ValueError(f"Unknown SNOMED CT corpus {corpus!r}; choose from {list(SNOMED_CORPORA)}")
+
+
+def post_folds(posts: Sequence[str], n_folds: int = 5, seed: int = 0) -> Dict[str, int]:
+    """Assign posts to folds: shuffled with `seed`, then dealt out in turn, so every post's
+    mentions are in exactly one fold and fold sizes differ by at most one post.
+
+    posts (Sequence[str]): Post ids (repeats allowed).
+    n_folds (int): Number of folds.
+    seed (int): Random seed.
+    RETURNS (Dict[str, int]): Post -> fold (0 to n_folds - 1).
+    """
+    unique = sorted(set(posts))
+    random.Random(seed).shuffle(unique)
+    return {post: i % n_folds for i, post in enumerate(unique)}
+
+
+def evaluate_linker_folds(
+    corpus: str,
+    *,
+    cadec_zip: Path,
+    psytar_xlsx: Path,
+    output: Optional[Path] = None,
+    n_folds: int = 5,
+    folds: Optional[Sequence[int]] = None,
+    base_model: Optional[Path] = None,
+    settings: LinkerSettings = LinkerSettings(steps=80),
+    dev_share: float = 0.1,
+    command: str = "spacy-adr evaluate-linker-folds",
+) -> List[Dict[str, Any]]:
+    """Train and test the linker on a corpus's SNOMED CT-coded ADR mentions in folds split by
+    post (no post in two folds).
+
+    Each fold trains on the other folds' posts (fine-tuning from `base_model`, classifier,
+    mention memory) and chooses its threshold on `dev_share` of those posts, held out from
+    training. Mentions with one code are used; those coded by a combination of concepts
+    (`+`), which one answer cannot match, are counted in `n_multi_code` and left out.
+
+    corpus (str): "cadec" or "psytar".
+    cadec_zip (Path): CADEC.v2.zip (the KB takes concepts from both corpora).
+    psytar_xlsx (Path): PsyTAR_dataset.xlsx.
+    output (Optional[Path]): Metrics JSON, updated after each fold (`write_rows`).
+    n_folds (int): Number of folds.
+    folds (Optional[Sequence[int]]): Run only these folds (e.g. one per process).
+    base_model (Optional[Path]): Sentence-transformers folder; None: all-MiniLM-L6-v2. Not
+        the MedDRA linker's encoder: it was tuned on CADEC mentions.
+    settings (LinkerSettings): Training settings (`steps` per fold; `seed` also splits the
+        folds and dev posts); the mention memory is always the training folds' mentions.
+    dev_share (float): Share of the training posts held out to choose the threshold.
+    command (str): The command, recorded in the rows.
+    RETURNS (List[Dict[str, Any]]): Per fold (split "<corpus>_fold<i>"): classifier, metric
+        and combined acc@1, seen/unseen codes apart, and the same on the test mentions whose
+        text (lowercased) no training mention has (split "<corpus>_fold<i>_new_text"); when
+        all folds ran, their means (split "<corpus>_<n>fold_mean").
+    """
+    kb = snomed_kb(cadec_zip, psytar_xlsx)
+    coded = read_snomed_mentions(corpus, cadec_zip if corpus == "cadec" else psytar_xlsx)
+    single = [m for m in coded if len(m.codes) == 1]
+    seed = settings.seed
+    settings = replace(settings, memory_sources=(corpus,))
+    fold_of = post_folds([m.post for m in coded], n_folds, seed)
+    msg.info(
+        f"{corpus}: {len(single):,} single-code ADR mentions ({len(coded) - len(single)} multi-code left "
+        f"out) in {len(fold_of):,} posts; KB {len(kb):,} SNOMED CT concepts"
+    )
+    rows: List[Dict[str, Any]] = []
+    for fold in folds if folds is not None else range(n_folds):
+        t = time.perf_counter()
+        test = [Mention(m.text, m.codes[0], corpus) for m in single if fold_of[m.post] == fold]
+        rest_posts = sorted({p for p, f in fold_of.items() if f != fold})
+        random.Random(seed + fold).shuffle(rest_posts)
+        dev_posts = set(rest_posts[: max(1, int(len(rest_posts) * dev_share))])
+        train = [Mention(m.text, m.codes[0], corpus) for m in single if fold_of[m.post] != fold and m.post not in dev_posts]
+        dev = [Mention(m.text, m.codes[0], corpus) for m in single if m.post in dev_posts]
+        linker, result = fit_linker(
+            kb, train, dev, base_model=base_model, settings=settings, split=f"{corpus}_fold{fold}_dev",
+            command=command, progress=False,
+        )
+        threshold = result["threshold"]
+        known = {m.text.lower().strip() for m in train + dev}
+        new_text = [m for m in test if m.text.lower().strip() not in known]
+        fold_rows = []
+        for split, mentions in ((f"{corpus}_fold{fold}", test), (f"{corpus}_fold{fold}_new_text", new_text)):
+            for row in accuracy_rows(linker, mentions, thresholds=[threshold], split=split, command=command):
+                variant = "combined" if "threshold" in row else row["variant"]
+                fold_rows.append({**row, "variant": variant, "fold": fold, "steps": settings.steps, "n_train": len(train),
+                                  "n_dev": len(dev), "n_kb": len(kb), "seconds": round(time.perf_counter() - t, 1),
+                                  "fine_tune_s": round(result["timings"]["metric_s"], 1)})
+        rows += fold_rows
+        combined = next(r for r in fold_rows if r["variant"] == "combined")
+        msg.good(
+            f"{corpus} fold {fold}: combined acc@1 {combined['acc1']:.4f} (n {combined['n']}, threshold "
+            f"{threshold:.2f}), {time.perf_counter() - t:.0f} s"
+        )
+        if output is not None:
+            write_rows(output, fold_rows, command=command)
+    if output is not None:
+        # Folds may run in separate processes: the means come from the file once all are in.
+        means = fold_means(json.loads(Path(output).read_text(encoding="utf8")), corpus, n_folds)
+        if means:
+            write_rows(output, means, command=command)
+            rows += means
+    return rows
+
+
+def fold_means(rows: Sequence[Dict[str, Any]], corpus: str, n_folds: int = 5) -> List[Dict[str, Any]]:
+    """Mean acc@1 over the folds of each variant, for the fold rows of all folds.
+
+    rows (Sequence[Dict[str, Any]]): Fold rows (`evaluate_linker_folds`), e.g. read back from
+        the metrics file after each fold ran in its own process.
+    corpus (str): The corpus of the rows.
+    n_folds (int): Folds expected; means need all of them.
+    RETURNS (List[Dict[str, Any]]): Rows with split "<corpus>_<n>fold_mean" (and
+        "..._new_text"), acc1/acc1_seen/acc1_unseen as the unweighted mean over folds, n the
+        total and acc1_min/acc1_max; empty when a fold is missing.
+    """
+    out = []
+    for suffix in ("", "_new_text"):
+        for variant in ("classifier", "metric", "combined"):
+            found = {r["fold"]: r for r in rows if r.get("variant") == variant and r.get("split") == f"{corpus}_fold{r.get('fold')}{suffix}"}
+            if sorted(found) != list(range(n_folds)):
+                return []
+            folds = [found[i] for i in range(n_folds)]
+            row = {"task": "linker", "variant": variant, "split": f"{corpus}_{n_folds}fold_mean{suffix}"}
+            for key in ("acc1", "acc1_seen", "acc1_unseen"):
+                row[key] = float(numpy.mean([f[key] for f in folds]))
+            row["acc1_min"] = min(f["acc1"] for f in folds)
+            row["acc1_max"] = max(f["acc1"] for f in folds)
+            for key in ("n", "n_seen", "n_unseen"):
+                row[key] = int(sum(f[key] for f in folds))
+            row["steps"] = folds[0]["steps"]
+            row["seconds"] = float(sum(f["seconds"] for f in folds))
+            if variant == "combined":
+                row["thresholds"] = [f["threshold"] for f in folds]
+            out.append(row)
+    return out
+
+
+def write_synthetic_kb(path: Path, n_concepts: int, *, vocab: Path, seed: int = 0) -> int:
+    """Write a synthetic terminology TSV for benchmarks (no licensed names): each name is 1-4
+    whole words of an encoder's `vocab.txt`; one concept in ten has a synonym, concepts past
+    the first 1,000 have one of those as parent.
+
+    path (Path): The TSV to write.
+    n_concepts (int): Number of concepts.
+    vocab (Path): A WordPiece `vocab.txt` (whole alphabetic words of 3+ letters are used).
+    seed (int): Random seed.
+    RETURNS (int): Rows written (names).
+    """
+    rng = random.Random(seed)
+    words = [w for w in vocab.read_text(encoding="utf8").split("\n") if w.isalpha() and len(w) > 2]
+    rows = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf8") as file:
+        file.write("code\tname\tparent\n")
+        for i in range(n_concepts):
+            parent = f"C{rng.randrange(1000):07d}" if i >= 1000 else ""
+            for _ in range(2 if rng.random() < 0.1 else 1):
+                name = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+                file.write(f"C{i:07d}\t{name}\t{parent}\n")
+                rows += 1
+    return rows
+
+
+def benchmark_kb(
+    tsv: Path,
+    *,
+    base_model: Optional[Path] = None,
+    n_queries: int = 2000,
+    quantize: Optional[str] = None,
+    output: Optional[Path] = None,
+    seed: int = 0,
+    command: str = "spacy-adr benchmark-kb",
+) -> Dict[str, Any]:
+    """Time loading a terminology TSV, embedding all its names into the linker's index, and
+    searching it: the figures a user with a large in-house dictionary needs.
+
+    tsv (Path): The plain TSV (`code<TAB>name[<TAB>parent]`).
+    base_model (Optional[Path]): Sentence-transformers folder; None: all-MiniLM-L6-v2.
+    n_queries (int): Mentions to search for: KB names with one word dropped (seeded).
+    quantize (Optional[str]): The linker's `quantize` setting for the encoder (None: fp32).
+    output (Optional[Path]): Metrics JSON to add the `speed` row to.
+    seed (int): Random seed of the queries.
+    command (str): The command, recorded in the row.
+    RETURNS (Dict[str, Any]): The row: load_s, index_s, search mentions_per_s, ...
+    """
+    import torch
+
+    from .kb.concepts import read_concept_tsv
+
+    t = time.perf_counter()
+    kb = read_concept_tsv(tsv)
+    load_s = time.perf_counter() - t
+    linker = ConceptLinker(quantize=quantize)
+    t = time.perf_counter()
+    linker.encoder = load_encoder(base_model or default_encoder_path())
+    linker.set_parts(kb=kb, encoder=linker.encoder, progress=True)
+    index_s = time.perf_counter() - t
+    rng = random.Random(seed)
+    names, codes = kb.entries()
+    queries = []
+    for i in rng.sample(range(len(names)), min(n_queries, len(names))):
+        words = names[i].split()
+        if len(words) > 1:
+            words.pop(rng.randrange(len(words)))
+        queries.append(Mention(" ".join(words), codes[i], "benchmark"))
+    speed = measure_search(linker, queries)
+    row = {
+        "task": "speed", "variant": f"{len(kb) // 1000}k-concept TSV" + (f" {quantize}" if quantize else ""),
+        "split": "linker_kb", "n_concepts": len(kb), "n_names": len(names), "load_s": round(load_s, 2),
+        "index_s": round(index_s, 1), "load_index_s": round(load_s + index_s, 1),
+        "mentions_per_s": round(speed["search_mentions_per_s"], 1),
+        "link_mentions_per_s": round(speed["link_mentions_per_s"], 1), "threads": torch.get_num_threads(),
+        "index_mb": round(linker.index.nbytes / 2**20, 1), "n": len(queries),
+    }
+    if output is not None:
+        write_rows(output, [row], command=command)
+    return row

@@ -1,6 +1,7 @@
-"""`spacy-adr train-linker` and `spacy-adr evaluate-linker`: the MedDRA linker's training and
-evaluation (the work is done by `spacy_adr.linker_training`)."""
+"""`spacy-adr train-linker`, `evaluate-linker` and `evaluate-linker-folds`: the linker's
+training and evaluation, on MedDRA or any KB (the work is done by `spacy_adr.linker_training`)."""
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,9 +15,10 @@ from . import app
 @app.command("train-linker")
 def train_linker_cli(
     output_dir: Path = typer.Argument(..., help="Folder to write the trained linker component to."),
-    meddra: Path = typer.Option(..., "--meddra", help="MedDRA: corpus/meddra.tsv, llt.tsv or the llt.asc folder."),
-    task3_train: Path = typer.Option(..., "--train", help="Task 3 train .spacy (gold ADR spans with LLT codes)."),
-    task3_dev: Path = typer.Option(..., "--dev", help="Task 3 dev .spacy, for the distance threshold."),
+    meddra: Optional[Path] = typer.Option(None, "--meddra", help="MedDRA: corpus/meddra.tsv, llt.tsv or the llt.asc folder."),
+    kb: Optional[str] = typer.Option(None, "--kb", help="Instead of --meddra, any terminology: tsv:PATH (code<TAB>name[<TAB>parent], a row per synonym) or meddra:PATH."),
+    task3_train: Path = typer.Option(..., "--train", help="Training mentions: .spacy with coded ADR spans (Task 3 train) or a mention<TAB>code .tsv."),
+    task3_dev: Path = typer.Option(..., "--dev", help="Dev mentions in the same forms, for the distance threshold."),
     cadec: Optional[Path] = typer.Option(None, "--cadec", help="CADEC .spacy as extra training mentions."),
     smm4h2017: Optional[Path] = typer.Option(None, "--smm4h2017", help="SMM4H 2017 mention -> PT JSONL as extra mentions."),
     base_model: Optional[Path] = typer.Option(None, "--base-model", help="Sentence-transformers folder (default: all-MiniLM-L6-v2)."),
@@ -29,14 +31,14 @@ def train_linker_cli(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     summary: Optional[Path] = typer.Option(None, "--summary", help="Write timings, counts and dev rows to this JSON file."),
 ) -> None:
-    """Train the MedDRA linker (triplet-tuned encoder + softmax classifier) and choose its threshold on dev."""
+    """Train the linker (triplet-tuned encoder + softmax classifier) on MedDRA or any KB and choose its threshold on dev."""
     from ..corpora.problems import InputError
     from ..linker_training import train_linker
 
     memory_sources = [] if memory.strip().lower() == "none" else [s.strip() for s in memory.split(",") if s.strip()]
     try:
         result = train_linker(
-            output_dir, meddra=meddra, task3_train=task3_train, task3_dev=task3_dev, cadec=cadec,
+            output_dir, meddra=meddra, kb=kb, task3_train=task3_train, task3_dev=task3_dev, cadec=cadec,
             smm4h2017=smm4h2017, base_model=base_model, epochs=epochs, batch_size=batch_size,
             learning_rate=learning_rate, margin=margin, class_weight=class_weight,
             memory_sources=memory_sources, seed=seed,
@@ -73,3 +75,61 @@ def evaluate_linker_cli(
         f"linker adds {speed['added_rss_mb']:.0f} MB RSS, {speed['disk_mb']:.0f} MB on disk"
     )
     msg.good(f"Wrote {output}")
+
+
+@app.command("evaluate-linker-folds")
+def evaluate_linker_folds_cli(
+    corpus: str = typer.Argument(..., help="cadec or psytar: their SNOMED CT-coded ADR mentions."),
+    data: Path = typer.Option(Path(os.environ.get("SPACY_ADR_DATA", "../shared/data")), "--data", help="Data folder with cadec/CADEC.v2.zip and psytar/PsyTAR_dataset.xlsx (default: $SPACY_ADR_DATA)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Metrics JSON (default: metrics/linker_snomed_<corpus>.json)."),
+    folds: Optional[str] = typer.Option(None, "--folds", help="Comma-separated folds to run (default: all)."),
+    n_folds: int = typer.Option(5, "--n-folds", help="Number of folds (split by post)."),
+    base_model: Optional[Path] = typer.Option(None, "--base-model", help="Sentence-transformers folder (default: all-MiniLM-L6-v2)."),
+    steps: int = typer.Option(80, "--steps", help="Fine-tuning steps per fold."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Triplets per step."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+) -> None:
+    """Train and test the linker on SNOMED CT in folds split by post; acc@1 per fold and the mean."""
+    from ..corpora.problems import InputError
+    from ..linker_training import SNOMED_CORPORA, LinkerSettings, evaluate_linker_folds
+
+    if corpus not in SNOMED_CORPORA:
+        msg.fail(f"Unknown corpus {corpus!r}; choose from {list(SNOMED_CORPORA)}", exits=1)
+    output = output or Path(f"metrics/linker_snomed_{corpus}.json")
+    chosen = [int(f) for f in folds.split(",")] if folds else None
+    try:
+        rows = evaluate_linker_folds(
+            corpus, cadec_zip=data / "cadec" / "CADEC.v2.zip", psytar_xlsx=data / "psytar" / "PsyTAR_dataset.xlsx",
+            output=output, n_folds=n_folds, folds=chosen, base_model=base_model,
+            settings=LinkerSettings(steps=steps, batch_size=batch_size, seed=seed),
+            command="spacy-adr " + " ".join(sys.argv[1:]),
+        )
+    except (InputError, FileNotFoundError, ValueError) as err:
+        msg.fail(str(err), exits=1)
+    for row in rows:
+        if "mean" in row["split"]:
+            msg.text(f"{row['split']:<28} {row['variant']:<10} acc@1 {row['acc1']:.4f} (seen {row['acc1_seen']:.4f}, unseen {row['acc1_unseen']:.4f}, n {row['n']})")
+    msg.good(f"Wrote {output}")
+
+
+@app.command("benchmark-kb")
+def benchmark_kb_cli(
+    tsv: Path = typer.Argument(..., help="Terminology TSV (code<TAB>name[<TAB>parent]); with --synthetic, written first."),
+    synthetic: int = typer.Option(0, "--synthetic", help="Write a synthetic TSV of this many concepts to TSV first (names from the encoder's vocab)."),
+    base_model: Optional[Path] = typer.Option(None, "--base-model", help="Sentence-transformers folder (default: all-MiniLM-L6-v2)."),
+    quantize: Optional[str] = typer.Option(None, "--quantize", help="Encode with an int8 or mixed copy of the encoder."),
+    output: Optional[Path] = typer.Option(Path("metrics/linker_snomed_kb_speed.json"), "--output", "-o", help="Metrics JSON for the speed row."),
+) -> None:
+    """Time loading a large terminology TSV, indexing its names and searching it."""
+    from ..linker_training import benchmark_kb, default_encoder_path, write_synthetic_kb
+
+    if synthetic:
+        model = base_model or default_encoder_path()
+        rows = write_synthetic_kb(tsv, synthetic, vocab=Path(model) / "vocab.txt")
+        msg.info(f"Wrote {synthetic:,} synthetic concepts ({rows:,} names) to {tsv}")
+    row = benchmark_kb(tsv, base_model=base_model, quantize=quantize, output=output, command="spacy-adr " + " ".join(sys.argv[1:]))
+    msg.good(
+        f"{row['n_concepts']:,} concepts ({row['n_names']:,} names): load {row['load_s']:.1f} s, index "
+        f"{row['index_s']:.0f} s; search {row['mentions_per_s']:,.0f} mentions/s, link with encoding "
+        f"{row['link_mentions_per_s']:,.0f} mentions/s"
+    )

@@ -63,7 +63,10 @@ class MeddraConcept:
 
 
 class MeddraKB:
-    """MedDRA concepts indexed by LLT code, in the order they were added."""
+    """MedDRA concepts indexed by LLT code, in the order they were added. Satisfies
+    `spacy_adr.kb.concepts.KnowledgeBase`: an LLT's name is its only name, its PT its parent."""
+
+    label = "MedDRA"
 
     def __init__(self, concepts: Iterable[MeddraConcept] = ()) -> None:
         """Create a knowledge base.
@@ -103,6 +106,23 @@ class MeddraKB:
     def codes(self) -> List[str]:
         """All LLT codes, in KB order."""
         return list(self._concepts)
+
+    def name(self, code: str) -> str:
+        """RETURNS (str): The LLT name of `code`."""
+        return self._concepts[code].llt_name
+
+    def names_of(self, code: str) -> List[str]:
+        """RETURNS (List[str]): The LLT name of `code` (MedDRA has one name per LLT)."""
+        return [self._concepts[code].llt_name]
+
+    def parent(self, code: str) -> str:
+        """RETURNS (str): The PT code of `code`."""
+        return self._concepts[code].pt_code
+
+    def entries(self) -> Tuple[List[str], List[str]]:
+        """RETURNS (Tuple[List[str], List[str]]): One (LLT name, LLT code) row per LLT."""
+        concepts = list(self._concepts.values())
+        return [c.llt_name for c in concepts], [c.llt_code for c in concepts]
 
     def pt_of(self, code: str) -> MeddraConcept:
         """The Preferred Term of an LLT (a PT is its own PT).

@@ -1,4 +1,10 @@
-"""`adr_meddra_linker`: link ADR mentions (doc.ents) to MedDRA Lowest Level Terms.
+"""`adr_concept_linker` and `adr_meddra_linker`: link ADR mentions (doc.ents) to the concepts
+of a terminology: MedDRA Lowest Level Terms, SNOMED CT, or a user's own dictionary.
+
+Both factories make the same `ConceptLinker` (`MeddraLinker` is its old name); it links to
+whatever KB it was initialised with: anything with the `spacy_adr.kb.concepts.KnowledgeBase`
+protocol, i.e. a `MeddraKB` or a `ConceptKB` (`spacy-adr.concept_kb.v1`, e.g. `tsv:PATH`).
+Below, "LLT" stands for a concept of the KB and "PT" for its parent.
 
 The method of the KFU NLP system at SMM4H 2020 Task 3, on a sentence-transformers encoder:
 
@@ -14,13 +20,14 @@ The method of the KFU NLP system at SMM4H 2020 Task 3, on a sentence-transformer
   The threshold is chosen on dev by `spacy_adr.linker_training` and stored with the component.
 
 The component reads `doc.ents`, so it runs after any NER (or on entities set by hand), and
-rewrites them with `kb_id_` = LLT code (a Span's kb_id cannot be changed in place). Extras go
-to `span._.meddra_term` (LLT name), `meddra_pt`, `meddra_pt_term`, `link_score`,
-`link_method` ("metric" or "classifier") and, when `top_k` > 0, `meddra_candidates`.
+rewrites them with `kb_id_` = concept code (a Span's kb_id cannot be changed in place). Extras
+go to `span._.concept_name` (preferred name), `link_score`, `link_method` ("metric" or
+"classifier") and, when `top_k` > 0, `concept_candidates`; on a MedDRA KB also to
+`span._.meddra_term` (LLT name), `meddra_pt`, `meddra_pt_term` and `meddra_candidates`.
 
 Parts and where they come from:
-- `initialize(kb=..., encoder=..., classifier=...)`: a MeddraKB (`spacy-adr.meddra_kb.v1`),
-  a sentence-transformers folder, optionally a classifier head file; all LLT names are
+- `initialize(kb=..., encoder=..., classifier=...)`: a KB (`spacy-adr.meddra_kb.v1`,
+  `spacy-adr.concept_kb.v1`), a sentence-transformers folder, optionally a classifier head file; all LLT names are
   embedded once (minutes on a CPU).
 - `initialize(trained=...)`: a folder written by `spacy-adr train-linker` (the component's
   own `to_disk` format), so a config need not repeat the training.
@@ -42,6 +49,7 @@ from spacy.util import ensure_path, minibatch
 
 from .. import extensions  # noqa: F401  (installs the Span._ attributes)
 from ..kb.candidates import ConceptIndex, cosine_to_distance
+from ..kb.concepts import ConceptKB, KnowledgeBase, check_codes
 from ..kb.meddra import MeddraKB
 from ..models.inference import InferenceCopy, check_quantize
 
@@ -57,16 +65,20 @@ METHOD_METRIC = "metric"
 METHOD_CLASSIFIER = "classifier"
 
 DEFAULT_CONFIG = {"threshold": None, "top_k": 0, "labels": ["ADR"], "batch_size": 256, "quantize": None}
+# Both factories make a `ConceptLinker`: code that looks for "the linker" in a pipeline should
+# check for either.
+LINKER_FACTORIES = ("adr_meddra_linker", "adr_concept_linker")
+# How `kb.tsv` is written, stored in cfg; folders from before the general KB are MedDRA.
+KB_FORMATS = {"meddra": MeddraKB, "concepts": ConceptKB}
+
+# Terminology-neutral extras. They belong with the others in `spacy_adr.extensions`; they
+# are installed here (idempotently) until the planned module reorganisation moves them.
+for _name, _default in (("concept_name", ""), ("concept_candidates", None)):
+    if not Span.has_extension(_name):
+        Span.set_extension(_name, default=_default)
 
 
-@Language.factory(
-    "adr_meddra_linker",
-    requires=["doc.ents"],
-    assigns=["doc.ents"],
-    default_config=DEFAULT_CONFIG,
-    default_score_weights={"linker_acc": 1.0},
-)
-def make_meddra_linker(
+def make_concept_linker(
     nlp: Language,
     name: str,
     *,
@@ -75,32 +87,48 @@ def make_meddra_linker(
     labels: List[str],
     batch_size: int,
     quantize: Optional[str] = None,
-) -> "MeddraLinker":
-    """Create the `adr_meddra_linker` component (empty; its parts come at `initialize`).
+) -> "ConceptLinker":
+    """Create the `adr_concept_linker` or `adr_meddra_linker` component (empty; its parts,
+    the KB among them, come at `initialize`). Both names make the same component: the MedDRA
+    one is kept for existing pipelines and configs.
 
     nlp (Language): The pipeline.
     name (str): The component name.
     threshold (Optional[float]): Take the metric path's answer when its distance (Euclidean,
         unit vectors, 0-2) is below this, else the classifier's. None: the value chosen on dev
         at training, stored with the trained component.
-    top_k (int): Store this many candidates with scores in `span._.meddra_candidates`; 0: none.
+    top_k (int): Store this many candidates with scores in `span._.concept_candidates` (and
+        `meddra_candidates` on MedDRA); 0: none.
     labels (List[str]): Entity labels to link; other entities are left alone.
     batch_size (int): Mentions encoded together (sentence-transformers sorts them by length).
-    quantize (Optional[str]): "int8" or "mixed" to encode mentions with a quantised copy of
+    quantize (Optional[str]): "int8", "mixed" or "bf16" to encode mentions with a quantised copy of
         the encoder (CPU; `spacy_adr.models.inference`); None for fp32. The saved encoder
         stays fp32.
-    RETURNS (MeddraLinker): The component.
+    RETURNS (ConceptLinker): The component.
     """
-    return MeddraLinker(
+    return ConceptLinker(
         nlp, name, threshold=threshold, top_k=top_k, labels=labels, batch_size=batch_size, quantize=quantize
     )
+
+
+for _factory in LINKER_FACTORIES:
+    Language.factory(
+        _factory,
+        requires=["doc.ents"],
+        assigns=["doc.ents"],
+        default_config=DEFAULT_CONFIG,
+        default_score_weights={"linker_acc": 1.0},
+        func=make_concept_linker,
+    )
+# The entry point of `adr_meddra_linker` names this.
+make_meddra_linker = make_concept_linker
 
 
 @dataclass
 class Link:
     """The linker's answer for one mention.
 
-    code (str): LLT code.
+    code (str): Concept code.
     score (float): Cosine similarity (metric path) or softmax probability (classifier path).
     method (str): "metric" or "classifier".
     distance (float): Distance of the nearest concept name or added mention (metric path),
@@ -165,8 +193,9 @@ class ClassifierHead:
             return cls(file.get_tensor("weight"), file.get_tensor("bias"), codes)
 
 
-class MeddraLinker:
-    """Link entities to MedDRA LLTs: metric path under a distance threshold, else classifier."""
+class ConceptLinker:
+    """Link entities to the concepts of a KB: metric path under a distance threshold, else
+    classifier."""
 
     def __init__(
         self,
@@ -192,7 +221,7 @@ class MeddraLinker:
         # Not in cfg: cfg is saved with the component and would override the config on load.
         self.quantize = check_quantize(quantize, name)
         self.int8 = InferenceCopy()
-        self.kb: Optional[MeddraKB] = None
+        self.kb: Optional[KnowledgeBase] = None
         self.encoder: Any = None
         self.index: Optional[ConceptIndex] = None
         self.classifier: Optional[ClassifierHead] = None
@@ -205,7 +234,7 @@ class MeddraLinker:
         *,
         nlp: Optional[Language] = None,
         trained: Optional[Path] = None,
-        kb: Optional[MeddraKB] = None,
+        kb: Optional[KnowledgeBase] = None,
         encoder: Optional[Union[str, Path]] = None,
         classifier: Optional[Path] = None,
     ) -> None:
@@ -216,7 +245,8 @@ class MeddraLinker:
         nlp (Optional[Language]): Unused.
         trained (Optional[Path]): A folder written by `spacy-adr train-linker`; everything is
             loaded from it (the other arguments must then be None).
-        kb (Optional[MeddraKB]): MedDRA, e.g. from `spacy-adr.meddra_kb.v1`.
+        kb (Optional[KnowledgeBase]): The terminology, e.g. from `spacy-adr.meddra_kb.v1` or
+            `spacy-adr.concept_kb.v1`.
         encoder (Optional[Union[str, Path]]): A sentence-transformers model folder.
         classifier (Optional[Path]): A classifier head file (`ClassifierHead.to_disk`); None
             links by the metric path only.
@@ -230,7 +260,7 @@ class MeddraLinker:
             raise ValueError(
                 f"{self.name}: initialize needs `trained` (a folder from `spacy-adr train-linker`) "
                 f"or `kb` and `encoder` (e.g. [initialize.components.{self.name}.kb] "
-                '@misc = "spacy-adr.meddra_kb.v1")'
+                '@misc = "spacy-adr.meddra_kb.v1" or "spacy-adr.concept_kb.v1")'
             )
         head = ClassifierHead.from_disk(classifier) if classifier is not None else None
         self.set_parts(kb=kb, encoder=load_encoder(encoder), classifier=head)
@@ -238,7 +268,7 @@ class MeddraLinker:
     def set_parts(
         self,
         *,
-        kb: MeddraKB,
+        kb: KnowledgeBase,
         encoder: Any,
         classifier: Optional[ClassifierHead] = None,
         index: Optional[ConceptIndex] = None,
@@ -246,44 +276,47 @@ class MeddraLinker:
     ) -> None:
         """Set the parts directly (used by the training).
 
-        kb (MeddraKB): MedDRA.
+        kb (KnowledgeBase): The terminology.
         encoder (SentenceTransformer): The mention and concept-name encoder.
         classifier (Optional[ClassifierHead]): The head; None links by the metric path only.
-        index (Optional[ConceptIndex]): Vectors of the KB's LLT names by this encoder, in KB
-            order; None embeds them now.
+        index (Optional[ConceptIndex]): Vectors of the KB's names (`kb.entries()`) by this
+            encoder, in KB order, then any added mentions; None embeds the names now.
         progress (bool): Show progress while embedding names.
         """
         if len(kb) == 0:
-            raise ValueError(f"{self.name}: the MedDRA KB is empty")
+            raise ValueError(f"{self.name}: the {kb.label} KB is empty")
         if classifier is not None:
-            unknown = [code for code in classifier.codes if code not in kb]
+            unknown = check_codes(kb, classifier.codes)
             if unknown:
                 raise ValueError(f"{self.name}: classifier codes not in the KB: {unknown[:5]}")
         self.kb, self.encoder, self.classifier = kb, encoder, classifier
+        name_codes = kb.entries()[1]
+        n_names = len(name_codes)
         if index is None:
             index = build_index(kb, self.encode, progress=progress)
-        elif index.codes[: len(kb)] != kb.codes or any(code not in kb for code in index.codes[len(kb) :]):
+        elif index.codes[:n_names] != name_codes or check_codes(kb, index.codes[n_names:]):
             raise ValueError(f"{self.name}: the concept index does not match the KB")
         self.index = index
+        self._n_names = n_names
 
     def add_mentions(self, texts: Sequence[str], codes: Sequence[str]) -> None:
-        """Add labelled mentions to the metric path's index as extra names of their LLTs.
+        """Add labelled mentions to the metric path's index as extra names of their concepts.
 
         texts (Sequence[str]): Mentions, e.g. the annotated mentions of a training corpus.
-        codes (Sequence[str]): The LLT code of each mention; every code must be in the KB.
+        codes (Sequence[str]): The code of each mention; every code must be in the KB.
         """
         self._require_initialized()
         if len(texts) != len(codes):
             raise ValueError(f"{self.name}: {len(texts)} mentions for {len(codes)} codes")
-        unknown = sorted({code for code in codes if code not in self.kb})
+        unknown = check_codes(self.kb, codes)
         if unknown:
-            raise ValueError(f"{self.name}: mention codes not in the MedDRA KB: {unknown[:5]}")
+            raise ValueError(f"{self.name}: mention codes not in the {self.kb.label} KB: {unknown[:5]}")
         self.index.extend(self.encode(list(texts)), codes)
 
     @property
     def n_mentions(self) -> int:
         """RETURNS (int): Labelled mentions in the index besides the KB's names."""
-        return len(self.index) - len(self.kb) if self.is_initialized else 0
+        return len(self.index) - self._n_names if self.is_initialized else 0
 
     @property
     def is_initialized(self) -> bool:
@@ -301,7 +334,7 @@ class MeddraLinker:
     def _require_initialized(self) -> None:
         if not self.is_initialized:
             raise ValueError(
-                f"The MedDRA linker '{self.name}' is not initialized: it has no MedDRA KB, encoder "
+                f"The linker '{self.name}' is not initialized: it has no KB, encoder "
                 "and concept vectors. Call nlp.initialize() with "
                 f"[initialize.components.{self.name}] trained = <folder from `spacy-adr "
                 "train-linker`> (or kb + encoder), or load a trained pipeline."
@@ -374,7 +407,7 @@ class MeddraLinker:
         """Link the entities of one document.
 
         doc (Doc): A document with `doc.ents` set.
-        RETURNS (Doc): The same document, entities rewritten with kb_id_ = LLT code.
+        RETURNS (Doc): The same document, entities rewritten with kb_id_ = concept code.
         """
         return next(iter(self.pipe([doc])))
 
@@ -410,19 +443,25 @@ class MeddraLinker:
             ents.append(span)
             annotated.append((span, link))
         doc.ents = ents
+        meddra = isinstance(self.kb, MeddraKB)
         # Extension values are keyed by character offsets, so they are set on the new spans.
         for span, link in annotated:
-            concept = self.kb[link.code]
-            span._.meddra_term = concept.llt_name
-            span._.meddra_pt = concept.pt_code
-            span._.meddra_pt_term = concept.pt_name
+            span._.concept_name = self.kb.name(link.code)
             span._.link_score = link.score
             span._.link_method = link.method
             if self.cfg["top_k"] > 0:
-                span._.meddra_candidates = [
-                    {"code": code, "term": self.kb[code].llt_name, "score": score}
-                    for code, score in link.candidates
+                span._.concept_candidates = [
+                    {"code": code, "name": self.kb.name(code), "score": score} for code, score in link.candidates
                 ]
+            if meddra:
+                concept = self.kb[link.code]
+                span._.meddra_term = concept.llt_name
+                span._.meddra_pt = concept.pt_code
+                span._.meddra_pt_term = concept.pt_name
+                if self.cfg["top_k"] > 0:
+                    span._.meddra_candidates = [
+                        {"code": c["code"], "term": c["name"], "score": c["score"]} for c in span._.concept_candidates
+                    ]
 
     def score(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, float]:
         """Accuracy@1 of kb_id_ on the predicted entities that match a gold entity exactly.
@@ -451,7 +490,11 @@ class MeddraLinker:
         self._require_initialized()
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / CFG_FILE, {**self.cfg, "classifier": self.classifier is not None})
+        kb_format = "meddra" if isinstance(self.kb, MeddraKB) else "concepts"
+        cfg = {**self.cfg, "classifier": self.classifier is not None, "kb_format": kb_format}
+        if kb_format == "concepts":
+            cfg["kb_label"] = self.kb.label
+        srsly.write_json(path / CFG_FILE, cfg)
         self.kb.to_disk(path / KB_FILE)
         self.encoder.save(str(path / ENCODER_DIR))
         self.index.to_disk(path / INDEX_DIR)
@@ -460,25 +503,31 @@ class MeddraLinker:
 
     def from_disk(
         self, path: Union[str, Path], *, exclude: Iterable[str] = tuple(), keep_threshold: bool = False
-    ) -> "MeddraLinker":
+    ) -> "ConceptLinker":
         """Load a folder written by `to_disk`.
 
         path (Union[str, Path]): The folder.
         exclude (Iterable[str]): Unused; kept for the spaCy API.
         keep_threshold (bool): Keep this component's `threshold`, `top_k`, `labels` and
             `batch_size` (its config) and take only the trained threshold from the folder.
-        RETURNS (MeddraLinker): The linker itself.
+        RETURNS (ConceptLinker): The linker itself.
         """
         path = ensure_path(path)
         if not (path / CFG_FILE).is_file():
-            raise FileNotFoundError(f"{path} is not a MedDRA linker folder: {CFG_FILE} is missing")
+            raise FileNotFoundError(f"{path} is not a linker folder: {CFG_FILE} is missing")
         cfg = srsly.read_json(path / CFG_FILE)
         has_classifier = cfg.pop("classifier", False)
+        kb_format = cfg.pop("kb_format", "meddra")
+        kb_label = cfg.pop("kb_label", None)
+        if kb_format not in KB_FORMATS:
+            raise ValueError(f"{path / CFG_FILE}: unknown kb_format {kb_format!r} (expected {sorted(KB_FORMATS)})")
         if keep_threshold:
             self.cfg["trained_threshold"] = cfg.get("trained_threshold")
         else:
             self.cfg.update(cfg)
-        kb = MeddraKB().from_disk(path / KB_FILE)
+        kb = KB_FORMATS[kb_format]().from_disk(path / KB_FILE)
+        if kb_label is not None:
+            kb.label = kb_label
         head = ClassifierHead.from_disk(path / CLASSIFIER_FILE) if has_classifier else None
         self.set_parts(
             kb=kb,
@@ -511,18 +560,17 @@ def load_encoder(path: Union[str, Path]) -> Any:
     return model
 
 
-def build_index(kb: MeddraKB, encode: Callable[[List[str]], numpy.ndarray], *, progress: bool = False) -> ConceptIndex:
-    """Embed the name of every LLT of `kb`, in KB order.
+def build_index(kb: KnowledgeBase, encode: Callable[[List[str]], numpy.ndarray], *, progress: bool = False) -> ConceptIndex:
+    """Embed every name of `kb` (`kb.entries()`: one per LLT for MedDRA, synonyms too for a
+    `ConceptKB`), in KB order.
 
-    kb (MeddraKB): MedDRA.
+    kb (KnowledgeBase): The terminology.
     encode (Callable[[List[str]], numpy.ndarray]): Texts -> unit vectors.
     progress (bool): Show a progress bar.
     RETURNS (ConceptIndex): The index.
     """
-    concepts = list(kb)
-    return ConceptIndex.build(
-        [c.llt_name for c in concepts], [c.llt_code for c in concepts], encode, progress=progress
-    )
+    names, codes = kb.entries()
+    return ConceptIndex.build(names, codes, encode, progress=progress)
 
 
 def _dedupe(codes: List[str], scores: Sequence[float]) -> List[Tuple[str, float]]:
@@ -533,3 +581,7 @@ def _dedupe(codes: List[str], scores: Sequence[float]) -> List[Tuple[str, float]
             seen.add(code)
             out.append((code, float(score)))
     return out
+
+
+# The class's name before it linked to any KB; existing code and tests import it.
+MeddraLinker = ConceptLinker
