@@ -42,7 +42,7 @@ def parse_inference(text: str) -> Dict[str, Any]:
     RETURNS (Dict[str, Any]): quantize and length_groups for `set_inference`.
     """
     quantize, _, groups = text.partition("/")
-    if quantize not in ("int8", "mixed", "fp32") or not groups.isdigit():
+    if quantize not in ("int8", "mixed", "bf16", "fp32") or not groups.isdigit():
         raise ValueError(f"encoder settings {text!r}: expected QUANTIZE/GROUPS, e.g. fp32/0 or int8/16")
     return {"quantize": quantize, "length_groups": int(groups)}
 

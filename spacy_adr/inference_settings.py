@@ -40,7 +40,7 @@ def set_inference(nlp: Language, *, quantize: Optional[str] = None, length_group
     """Change a loaded pipeline's encoder settings (this process only).
 
     nlp (Language): The pipeline.
-    quantize (Optional[str]): "int8", "mixed" or "fp32"; None leaves it as it is.
+    quantize (Optional[str]): "int8", "mixed", "bf16" or "fp32"; None leaves it as it is.
     length_groups (Optional[int]): Sequences per length-sorted group of the transformer (0:
         the whole batch); None leaves it.
     RETURNS (List[str]): The names of the components changed.
@@ -67,7 +67,7 @@ def save_inference(
     """Write encoder settings into a saved pipeline's config.cfg.
 
     model_dir (Union[str, Path]): The pipeline folder.
-    quantize (Optional[str]): "int8", "mixed" or "fp32"; None leaves it.
+    quantize (Optional[str]): "int8", "mixed", "bf16" or "fp32"; None leaves it.
     length_groups (Optional[int]): As in `set_inference`; None leaves it.
     RETURNS (List[str]): The names of the components changed.
     """

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from spacy_adr.cli import app
 from spacy_adr.inference_settings import inference_settings, save_inference, set_inference
-from spacy_adr.models.inference import check_quantize, int8_copy, predict_in_length_groups
+from spacy_adr.models.inference import check_quantize, quantized_copy, predict_in_length_groups
 from spacy_adr.tokenizer import make_blank
 
 TEXTS = [
@@ -139,11 +139,11 @@ def test_predict_in_length_groups_puts_rows_back_and_pads_with_zeros():
     numpy.testing.assert_array_equal(output.last_hidden_state[..., 0].numpy(), ids * mask)
 
 
-def test_int8_copy_shares_the_embeddings_and_stays_close(tiny_bert):
+def test_quantized_copy_shares_the_embeddings_and_stays_close(tiny_bert):
     from transformers import AutoModel
 
     model = AutoModel.from_pretrained(tiny_bert)
-    copied = int8_copy(model)
+    copied = quantized_copy(model)
     assert copied.embeddings.word_embeddings.weight is model.embeddings.word_embeddings.weight
     assert isinstance(model.encoder.layer[0].output.dense, torch.nn.Linear)  # the original is untouched
     assert not isinstance(copied.encoder.layer[0].output.dense, torch.nn.Linear)
@@ -160,7 +160,7 @@ def test_mixed_copy_keeps_down_projections_out_of_int8(tiny_bert):
     from spacy_adr.models.inference import BF16Linear
 
     model = AutoModel.from_pretrained(tiny_bert)
-    copied = int8_copy(model, "mixed")
+    copied = quantized_copy(model, "mixed")
     down = copied.encoder.layer[0].output.dense  # 64 -> 32: the feed-forward's second matmul
     expected = BF16Linear if torch.cpu._is_avx512_bf16_supported() else torch.nn.Linear
     assert isinstance(down, expected)
@@ -171,6 +171,10 @@ def test_mixed_copy_keeps_down_projections_out_of_int8(tiny_bert):
         mixed = copied(input_ids=ids).last_hidden_state
     assert mixed.dtype == torch.float32
     assert float((fp32 - mixed).abs().max()) < 0.05 * float(fp32.abs().max())
+    bf16 = quantized_copy(model, "bf16")
+    assert all(not isinstance(m, torch.nn.Linear) or not torch.cpu._is_avx512_bf16_supported() for m in bf16.modules())
+    with torch.no_grad():
+        assert float((fp32 - bf16(input_ids=ids).last_hidden_state).abs().max()) < 0.05 * float(fp32.abs().max())
 
 
 def test_int8_pipeline_keeps_spans_and_survives_saving_in_a_fresh_process(ner_pipeline, tmp_path):
@@ -208,7 +212,7 @@ def test_one_config_override_gives_fp32_back(ner_pipeline, tmp_path):
     assert inference_settings(nlp)["transformer"]["quantize"] == "fp32"
 
 
-def test_training_drops_the_int8_copy(ner_pipeline):
+def test_training_drops_the_quantized_copy(ner_pipeline):
     nlp = spacy.load(ner_pipeline)
     set_inference(nlp, quantize="int8")
     model = nlp.get_pipe("transformer").model

@@ -11,7 +11,7 @@ from . import app
 @app.command("set-inference")
 def set_inference_cli(
     model_dir: Path = typer.Argument(..., help="A saved pipeline folder, e.g. training/en_adr_smm4h."),
-    quantize: Optional[str] = typer.Option(None, "--quantize", help="int8, mixed (int8 with bf16 down-projections; CPU) or fp32, for the shared transformer and the linker's encoder."),
+    quantize: Optional[str] = typer.Option(None, "--quantize", help="mixed (int8 with bf16 down-projections), int8, bf16 (CPU) or fp32, for the shared transformer and the linker's encoder."),
     length_groups: Optional[int] = typer.Option(None, "--length-groups", help="The transformer runs a batch's tweets sorted by length, this many at a time; 0: the whole batch at once."),
 ) -> None:
     """Write the encoders' inference settings into a saved pipeline's config.cfg, where

@@ -12,6 +12,12 @@ Two settings, both read at prediction time only (training and saved weights stay
   whose outliers one int8 scale per batch handles worst) run in bf16, or stay fp32 on a CPU
   without AVX-512 BF16. Measured here on Task 3 dev: int8 everywhere cost the NER 1.3 relaxed
   F1 points, mixed 0.4, for a little less speed (README, `metrics/speed.json`).
+- ``quantize = "bf16"``: every Linear layer in bf16 (fp32 on a CPU without AVX-512 BF16): no
+  scale computed per batch, so closest to fp32 and least dependent on a tweet's neighbours.
+
+The int8 modes quantise a Linear layer's input with one scale for the whole group of tweets,
+so a tweet's result can change in the last digits (and rarely a span) with the tweets it is
+batched with; fp32 and bf16 depend on the batch only through padding, which masks hide.
 - length groups: a batch's sequences run sorted by length in groups of a few, each padded
   only to its own longest, then go back to their places in one batch padded as before.
   Attention masks make the padding irrelevant to the results, so only time changes.
@@ -29,13 +35,13 @@ import numpy
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
-QUANTIZE_CHOICES = ("int8", "mixed")
+QUANTIZE_CHOICES = ("int8", "mixed", "bf16")
 
 
 def check_quantize(value: Optional[str], where: str) -> Optional[str]:
     """Validate a `quantize` setting.
 
-    value (Optional[str]): None (fp32), "int8" or "mixed".
+    value (Optional[str]): None (fp32), "int8", "mixed" or "bf16".
     where (str): What the setting belongs to, for the error message.
     RETURNS (Optional[str]): The value; "fp32", "none" and "" mean None.
     """
@@ -59,21 +65,24 @@ class BF16Linear(torch.nn.Module):
         return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
 
 
-def int8_copy(module: torch.nn.Module, mode: str = "int8") -> torch.nn.Module:
+def quantized_copy(module: torch.nn.Module, mode: str = "int8") -> torch.nn.Module:
     """A copy of module whose Linear layers run in int8 (`mode` "mixed": down-projections in
-    bf16), for inference on the CPU.
+    bf16; "bf16": all in bf16), for inference on the CPU.
 
     module (torch.nn.Module): An fp32 model on the CPU (left unchanged).
-    mode (str): "int8" or "mixed" (see the module's docstring).
+    mode (str): "int8", "mixed" or "bf16" (see the module's docstring).
     RETURNS (torch.nn.Module): The copy, in eval mode; its parameters other than the Linear
         layers' are the original's tensors, not copies.
     """
-    check_quantize(mode, "int8_copy")
+    check_quantize(mode, "quantized_copy")
     linears = {name: m for name, m in module.named_modules() if isinstance(m, torch.nn.Linear)}
     linear_params = {id(p) for m in linears.values() for p in m.parameters()}
     shared = {id(t): t for t in list(module.parameters()) + list(module.buffers()) if id(t) not in linear_params}
     copied = copy.deepcopy(module, memo=dict(shared))
-    down = {name for name, m in linears.items() if mode == "mixed" and m.in_features > m.out_features}
+    if mode == "bf16":
+        down = set(linears)
+    else:
+        down = {name for name, m in linears.items() if mode == "mixed" and m.in_features > m.out_features}
     qconfig = {name: torch.ao.quantization.per_channel_dynamic_qconfig for name in linears if name not in down}
     with warnings.catch_warnings():
         # torch >= 2.10 points to torchao for new work; the eager API is what is pinned here.
@@ -108,13 +117,13 @@ class InferenceCopy:
         """The quantised copy of module (made on first use), or module itself off the CPU.
 
         module (torch.nn.Module): The fp32 model.
-        mode (str): "int8" or "mixed".
+        mode (str): "int8", "mixed" or "bf16".
         RETURNS (torch.nn.Module): What to run.
         """
         if not on_cpu(module):
             return module
         if self._copy is None or self._source is not module or self._mode != mode:
-            self._copy = int8_copy(module, mode)
+            self._copy = quantized_copy(module, mode)
             self._source, self._mode = module, mode
         return self._copy
 

@@ -135,7 +135,7 @@ def create_norm_transformer_model_v1(
     mixed_precision (bool): Enable mixed-precision (GPU).
     grad_scaler_config (dict): Gradient scaling under mixed precision, as in
         `spacy-transformers.TransformerModel.v3`.
-    quantize (Optional[str]): "int8" or "mixed" to predict with a quantised copy of the
+    quantize (Optional[str]): "int8", "mixed" or "bf16" to predict with a quantised copy of the
         encoder on CPUs (`spacy_adr.models.inference`); None for fp32.
     length_groups (int): At prediction, run the sequences sorted by length this many at a
         time (0: the whole batch in one pass, as spacy-transformers does).
@@ -178,7 +178,7 @@ def create_norm_tok2vec_transformer_v1(
     transformer_config (dict): Settings for the transformer's forward pass.
     mixed_precision (bool): Enable mixed-precision (GPU).
     grad_scaler_config (dict): Gradient scaling under mixed precision.
-    quantize (Optional[str]): "int8", "mixed" or None, as above.
+    quantize (Optional[str]): "int8", "mixed", "bf16" or None, as above.
     length_groups (int): Length-sorted groups at prediction, as above.
     RETURNS (Model[List[Doc], List[Floats2d]]): One (n_tokens, width) array per doc.
     """
