@@ -251,3 +251,17 @@ def test_cli_snomed_folds_on_the_fixtures(tmp_path, encoder_dir):  # noqa: F811
     mean = next(r for r in rows if r["split"] == "psytar_3fold_mean" and r["variant"] == "combined")
     assert mean["n"] == 7 and 0.0 <= mean["acc1"] <= 1.0 and len(mean["thresholds"]) == 3
     assert all(r["n_kb"] == 9 + 6 for r in folds)  # CADEC's concepts and PsyTAR's
+
+
+def test_benchmark_kb_on_a_small_synthetic_tsv(tmp_path, encoder_dir):  # noqa: F811
+    from spacy_adr.cli import app
+
+    tsv = tmp_path / "synthetic.tsv"
+    output = tmp_path / "speed.json"
+    result = CliRunner().invoke(app, ["benchmark-kb", str(tsv), "--synthetic", "1500", "--base-model", str(encoder_dir), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    kb = read_concept_tsv(tsv)
+    assert len(kb) == 1500 and kb.parent(kb.codes[-1]) in kb and any(c.synonyms for c in kb)
+    row = json.loads(output.read_text())[0]
+    assert (row["task"], row["split"], row["n_concepts"]) == ("speed", "linker_kb", 1500)
+    assert row["n_names"] == len(kb.entries()[0]) and row["mentions_per_s"] > 0 and row["index_s"] > 0
