@@ -217,10 +217,10 @@ def test_training_drops_the_quantized_copy(ner_pipeline):
     set_inference(nlp, quantize="int8")
     model = nlp.get_pipe("transformer").model
     nlp("cipro gave me a headache")
-    assert model.int8._copy is not None
+    assert model.quantized._copy is not None
     example = Example.from_dict(nlp.make_doc("headache again"), {"entities": [(0, 8, "ADR")]})
     nlp.update([example], sgd=nlp.resume_training(), annotates=["adr_tweet_normalizer"])
-    assert model.int8._copy is None
+    assert model.quantized._copy is None
 
 
 def test_bad_settings_are_clear_errors(tmp_path, tiny_bert):

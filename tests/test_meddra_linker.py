@@ -149,7 +149,7 @@ def test_int8_encoder_stays_close_and_is_not_saved(linker, tmp_path):
     fp32 = linker.encode(texts)
     linker.quantize = "int8"
     int8 = linker.encode(texts)
-    assert linker.int8._copy is not None and linker.int8._copy is not linker.encoder
+    assert linker.quantized._copy is not None and linker.quantized._copy is not linker.encoder
     assert float((fp32 * int8).sum(axis=1).min()) > 0.99  # unit vectors: cosine
     linker.to_disk(tmp_path / "linker")
     reloaded = MeddraLinker().from_disk(tmp_path / "linker")

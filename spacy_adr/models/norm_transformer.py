@@ -19,9 +19,9 @@ Note that spaCy's default ``norm_`` is lower-cased: with a cased encoder, the no
 should write case-preserving norms.
 
 Inference settings (prediction only; training and saved weights are unaffected, see
-``spacy_adr.models.inference``): ``quantize = "int8"`` (or ``"mixed"``) runs a quantised copy
-of the encoder on CPUs, ``length_groups = N`` runs a batch's sequences sorted by length, N at a time. Both are
-config keys of the model, so ``spacy.load(name, config={"components.transformer.model.quantize":
+``spacy_adr.models.inference``): ``quantize = "mixed"`` (or "int8", "bf16") runs a
+quantised copy of the encoder on CPUs, ``length_groups = N`` runs a batch's sequences sorted
+by length, N at a time. Both are config keys of the model, so ``spacy.load(name, config={"components.transformer.model.quantize":
 null})`` gives the fp32 encoder back.
 """
 import copy
@@ -88,7 +88,7 @@ class NormTransformerModel(TransformerModel):
         if length_groups < 0:
             raise ValueError(f"spacy-adr.NormTransformerModel: length_groups must be >= 0, got {length_groups}")
         self.length_groups = length_groups
-        self.int8 = InferenceCopy()
+        self.quantized = InferenceCopy()
 
     def copy(self) -> "NormTransformerModel":
         """Copy the model with its parameters and HF objects (spaCy's `replace_listeners`
@@ -261,7 +261,7 @@ def forward(
     maybe_flush_pytorch_cache(chance=model.attrs.get("flush_cache_chance", 0))
     wordpieces, align = tokenize_and_align(model.tokenizer, flat_spans)
     if is_train:
-        model.int8.clear()  # the weights are about to change
+        model.quantized.clear()  # the weights are about to change
     if is_train or not flat_spans or not (model.quantize or model.length_groups):
         model_output, bp_tensors = model.layers[0](wordpieces, is_train)
     else:
@@ -289,7 +289,7 @@ def predict_fast(model: NormTransformerModel, wordpieces: WordpieceBatch):
     if not on_cpu(hf_model):
         # int8 and the NumPy-based grouping are CPU paths; a GPU runs the batch as is.
         return model.layers[0].predict(wordpieces)
-    module = model.int8.get(hf_model, model.quantize) if model.quantize else hf_model
+    module = model.quantized.get(hf_model, model.quantize) if model.quantize else hf_model
     group_size = model.length_groups or len(wordpieces)
     return predict_in_length_groups(module, wordpiece_inputs(wordpieces), group_size)
 

@@ -220,7 +220,7 @@ class ConceptLinker:
         }
         # Not in cfg: cfg is saved with the component and would override the config on load.
         self.quantize = check_quantize(quantize, name)
-        self.int8 = InferenceCopy()
+        self.quantized = InferenceCopy()
         self.kb: Optional[KnowledgeBase] = None
         self.encoder: Any = None
         self.index: Optional[ConceptIndex] = None
@@ -352,7 +352,7 @@ class ConceptLinker:
             self._require_initialized()
         if not texts:
             return numpy.zeros((0, embedding_width(self.encoder)), dtype="float32")
-        encoder = self.int8.get(self.encoder, self.quantize) if self.quantize else self.encoder
+        encoder = self.quantized.get(self.encoder, self.quantize) if self.quantize else self.encoder
         vectors = encoder.encode(
             texts,
             batch_size=self.cfg["batch_size"],
