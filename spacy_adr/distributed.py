@@ -256,8 +256,9 @@ def _collect(distributed: Any, futures: Dict[Any, Path], result: DistributedSumm
 
 def _add(result: DistributedSummary, row: Dict[str, Any]) -> None:
     result.partitions.append(row)
-    for name in ("records", "annotated", "errors", "spans", "processed"):
-        setattr(result, name, getattr(result, name) + row[name])
+    for name in ("records", "annotated", "errors", "spans", "processed", "raised"):
+        # .get: summaries written before `raised` existed lack it
+        setattr(result, name, getattr(result, name) + row.get(name, 0))
 
 
 def _settings(path: Path, *, model: str, options: Dict[str, Any]) -> Dict[str, Any]:
