@@ -1,0 +1,1 @@
+"""Scores, evaluations, the tweet stream, speed, and the metrics files they write."""
