@@ -14,7 +14,7 @@ from thinc.api import Config
 
 from .models.inference import check_quantize
 from .models.norm_transformer import NormTransformerModel
-from .pipeline.meddra_linker import MeddraLinker
+from .pipeline.meddra_linker import LINKER_FACTORIES, MeddraLinker
 
 NORM_TRANSFORMER_ARCH = "spacy-adr.NormTransformerModel.v1"
 
@@ -36,45 +36,54 @@ def inference_settings(nlp: Language) -> Dict[str, Dict[str, object]]:
     return settings
 
 
-def set_inference(nlp: Language, *, quantize: Optional[str] = None, length_groups: Optional[int] = None) -> List[str]:
+def set_inference(
+    nlp: Language, *, quantize: Optional[str] = None, length_groups: Optional[int] = None,
+    linker_quantize: Optional[str] = None,
+) -> List[str]:
     """Change a loaded pipeline's encoder settings (this process only).
 
     nlp (Language): The pipeline.
-    quantize (Optional[str]): "int8", "mixed", "bf16" or "fp32"; None leaves it as it is.
+    quantize (Optional[str]): The transformer's: "int8", "mixed", "bf16" or "fp32"; None
+        leaves it as it is.
     length_groups (Optional[int]): Sequences per length-sorted group of the transformer (0:
         the whole batch); None leaves it.
+    linker_quantize (Optional[str]): The linker's sentence encoder's, as `quantize`.
     RETURNS (List[str]): The names of the components changed.
     """
-    value = check_quantize(quantize, "set_inference") if quantize is not None else None
+    value = _check(quantize, "set_inference")
+    linker_value = _check(linker_quantize, "set_inference")
     changed = []
     for name, component in nlp.pipeline:
         model = getattr(component, "model", None)
-        if isinstance(model, NormTransformerModel):
+        if isinstance(model, NormTransformerModel) and (quantize is not None or length_groups is not None):
             if quantize is not None:
                 model.quantize = value
             if length_groups is not None:
                 model.length_groups = _check_groups(length_groups)
             changed.append(name)
-        elif isinstance(component, MeddraLinker) and quantize is not None:
-            component.quantize = value
+        elif isinstance(component, MeddraLinker) and linker_quantize is not None:
+            component.quantize = linker_value
             changed.append(name)
     return changed
 
 
 def save_inference(
-    model_dir: Union[str, Path], *, quantize: Optional[str] = None, length_groups: Optional[int] = None
+    model_dir: Union[str, Path], *, quantize: Optional[str] = None, length_groups: Optional[int] = None,
+    linker_quantize: Optional[str] = None,
 ) -> List[str]:
     """Write encoder settings into a saved pipeline's config.cfg.
 
     model_dir (Union[str, Path]): The pipeline folder.
-    quantize (Optional[str]): "int8", "mixed", "bf16" or "fp32"; None leaves it.
+    quantize (Optional[str]): The transformer's, as in `set_inference`; None leaves it.
     length_groups (Optional[int]): As in `set_inference`; None leaves it.
+    linker_quantize (Optional[str]): The linker's, as in `set_inference`; None leaves it.
     RETURNS (List[str]): The names of the components changed.
     """
     config_path = Path(model_dir) / "config.cfg"
     if not config_path.is_file():
         raise ValueError(f"{model_dir}: not a saved pipeline (no config.cfg)")
-    value = check_quantize(quantize, str(config_path)) if quantize is not None else None
+    value = _check(quantize, str(config_path))
+    linker_value = _check(linker_quantize, str(config_path))
     config = Config().from_disk(config_path, interpolate=False)
     changed = []
     for name, component in config.get("components", {}).items():
@@ -84,14 +93,19 @@ def save_inference(
                 model["quantize"] = value
             if length_groups is not None:
                 model["length_groups"] = _check_groups(length_groups)
-            changed.append(name)
-        elif component.get("factory") == "adr_meddra_linker" and quantize is not None:
-            component["quantize"] = value
+            if quantize is not None or length_groups is not None:
+                changed.append(name)
+        elif component.get("factory") in LINKER_FACTORIES and linker_quantize is not None:
+            component["quantize"] = linker_value
             changed.append(name)
     if not changed:
-        raise ValueError(f"{config_path}: no {NORM_TRANSFORMER_ARCH} transformer or adr_meddra_linker to set")
+        raise ValueError(f"{config_path}: no {NORM_TRANSFORMER_ARCH} transformer or linker to set")
     config.to_disk(config_path)
     return changed
+
+
+def _check(quantize: Optional[str], where: str) -> Optional[str]:
+    return check_quantize(quantize, where) if quantize is not None else None
 
 
 def _check_groups(length_groups: int) -> int:

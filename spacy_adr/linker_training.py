@@ -45,7 +45,7 @@ from .corpora.multitask import read_tweet_keys, tweet_key
 from .corpora.problems import InputError
 from .kb.concepts import CodedMention, ConceptKB, KnowledgeBase
 from .kb.meddra import MeddraKB, load_meddra
-from .metrics import machine_description, write_rows
+from .evaluation.metrics import machine_description, write_rows
 from .pipeline.meddra_linker import ClassifierHead, ConceptLinker, MeddraLinker, embedding_width, load_encoder
 
 # The `Mention.source` values of the training mentions ("psytar": the SNOMED CT folds).

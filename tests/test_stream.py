@@ -3,7 +3,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_adr.stream import (
+from spacy_adr.evaluation.stream import (
     PredictedTweet, StreamTweet, read_stream, save_gate_threshold, stream_scores, tune_gate,
 )
 
@@ -125,7 +125,7 @@ def test_save_gate_threshold_writes_the_config(tmp_path):
 
 
 def test_precision_by_score_band():
-    from spacy_adr.stream import precision_by_score
+    from spacy_adr.evaluation.stream import precision_by_score
 
     scored = [PredictedTweet(p.probability, p.spans, [0.95] * len(p.spans)) for p in PREDICTIONS]
     scored[1] = PredictedTweet(0.3, [(5, 8, "c3")], [0.6])  # A2's span, right: band 0.5-0.9

@@ -19,7 +19,7 @@ from spacy_adr.classification import (
     write_task2_predictions,
 )
 from spacy_adr.ensemble import assemble_ensemble
-from spacy_adr.scoring import best_threshold, score_binary
+from spacy_adr.evaluation.scoring import best_threshold, score_binary
 from spacy_adr.tokenizer import make_blank
 
 TWEETS = [

@@ -11,18 +11,20 @@ from . import app
 @app.command("set-inference")
 def set_inference_cli(
     model_dir: Path = typer.Argument(..., help="A saved pipeline folder, e.g. training/en_adr_smm4h."),
-    quantize: Optional[str] = typer.Option(None, "--quantize", help="mixed (int8 with bf16 down-projections), int8, bf16 (CPU) or fp32, for the shared transformer and the linker's encoder."),
+    quantize: Optional[str] = typer.Option(None, "--quantize", help="The shared transformer: bf16, mixed (int8 with bf16 down-projections), int8 (CPU) or fp32."),
     length_groups: Optional[int] = typer.Option(None, "--length-groups", help="The transformer runs a batch's tweets sorted by length, this many at a time; 0: the whole batch at once."),
+    linker_quantize: Optional[str] = typer.Option(None, "--linker-quantize", help="The linker's sentence encoder: bf16, mixed, int8 or fp32."),
 ) -> None:
     """Write the encoders' inference settings into a saved pipeline's config.cfg, where
     `spacy.load` reads them. Weights stay fp32; int8 copies are made at prediction."""
     from ..inference_settings import save_inference
 
-    if quantize is None and length_groups is None:
-        msg.fail("Nothing to set: give --quantize and/or --length-groups", exits=1)
+    if quantize is None and length_groups is None and linker_quantize is None:
+        msg.fail("Nothing to set: give --quantize, --length-groups and/or --linker-quantize", exits=1)
     try:
-        changed = save_inference(model_dir, quantize=quantize, length_groups=length_groups)
+        changed = save_inference(model_dir, quantize=quantize, length_groups=length_groups, linker_quantize=linker_quantize)
     except ValueError as error:
         msg.fail(str(error), exits=1)
-    settings = ", ".join(f"{key}={value}" for key, value in (("quantize", quantize), ("length_groups", length_groups)) if value is not None)
+    given = (("quantize", quantize), ("length_groups", length_groups), ("linker_quantize", linker_quantize))
+    settings = ", ".join(f"{key}={value}" for key, value in given if value is not None)
     msg.good(f"{model_dir}/config.cfg: {settings} for {', '.join(changed)}")

@@ -17,7 +17,7 @@ SHOWN = ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_
 
 
 def _load_stream(spans: Path, noadr: Path, exclude: List[Path]):
-    from ..stream import read_stream
+    from ..evaluation.stream import read_stream
 
     try:
         tweets = read_stream(spans, noadr, exclude=exclude)
@@ -48,10 +48,11 @@ def evaluate_stream_cli(
     on Task 3 dev alone, at the natural ADR rate and at each --rate; with and without the gate."""
     import spacy
 
-    from ..metrics import write_rows
-    from ..stream import (
+    from ..evaluation.metrics import write_rows
+    from ..evaluation.stream import (
         find_gate, natural_rate, precision_by_score, predict_stream, split_name, stream_rows,
     )
+    from ..pipeline.meddra_linker import LINKER_FACTORIES
 
     tweets = _load_stream(spans, noadr, exclude)
     natural = natural_rate(noadr)
@@ -60,7 +61,7 @@ def evaluate_stream_cli(
     gate = find_gate(nlp)
     if gate_threshold is None and gate is not None and nlp.get_pipe(gate).gate:
         gate_threshold = nlp.get_pipe(gate).threshold
-    linked = any(nlp.get_pipe_meta(name).factory == "adr_meddra_linker" for name in nlp.pipe_names)
+    linked = any(nlp.get_pipe_meta(name).factory in LINKER_FACTORIES for name in nlp.pipe_names)
     predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
     ungated = f"{variant} (gate off)" if gate_threshold is not None else variant
     try:
@@ -96,8 +97,8 @@ def tune_gate_cli(
     store it in the pipeline's config."""
     import spacy
 
-    from ..metrics import write_rows
-    from ..stream import find_gate, natural_rate, predict_stream, save_gate_threshold, tune_gate
+    from ..evaluation.metrics import write_rows
+    from ..evaluation.stream import find_gate, natural_rate, predict_stream, save_gate_threshold, tune_gate
 
     nlp = spacy.load(model)
     if find_gate(nlp) is None:

@@ -45,7 +45,7 @@ def evaluate_textcat_cli(
     import spacy
 
     from ..classification import evaluate_textcat
-    from ..metrics import write_rows
+    from ..evaluation.metrics import write_rows
 
     named = [_split_named(value) for value in data]
     for _, path in named:

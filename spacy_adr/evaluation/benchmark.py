@@ -19,6 +19,9 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from spacy.tokens import DocBin
 
+from ..models.inference import QUANTIZE_CHOICES
+from ..pipeline.meddra_linker import LINKER_FACTORIES
+
 
 def read_texts(path: Union[str, Path], limit: int) -> List[str]:
     """The texts of the first `limit` Docs of a `.spacy` corpus."""
@@ -36,15 +39,20 @@ def _peak_rss_mb() -> float:
 
 
 def parse_inference(text: str) -> Dict[str, Any]:
-    """Encoder settings written as QUANTIZE/GROUPS, e.g. "fp32/0" or "int8/16".
+    """Encoder settings written as QUANTIZE/GROUPS[/LINKER], e.g. "fp32/0", "int8/16/int8".
 
-    text (str): The settings.
-    RETURNS (Dict[str, Any]): quantize and length_groups for `set_inference`.
+    text (str): The settings: the transformer's quantize and length groups and, optionally,
+        the linker's quantize (else the linker stays as saved).
+    RETURNS (Dict[str, Any]): Keyword arguments for `set_inference`.
     """
-    quantize, _, groups = text.partition("/")
-    if quantize not in ("int8", "mixed", "bf16", "fp32") or not groups.isdigit():
-        raise ValueError(f"encoder settings {text!r}: expected QUANTIZE/GROUPS, e.g. fp32/0 or int8/16")
-    return {"quantize": quantize, "length_groups": int(groups)}
+    choices = (*QUANTIZE_CHOICES, "fp32")
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or parts[0] not in choices or not parts[1].isdigit() or (len(parts) == 3 and parts[2] not in choices):
+        raise ValueError(f"encoder settings {text!r}: expected QUANTIZE/GROUPS[/LINKER], e.g. fp32/0 or int8/16/int8")
+    settings: Dict[str, Any] = {"quantize": parts[0], "length_groups": int(parts[1])}
+    if len(parts) == 3:
+        settings["linker_quantize"] = parts[2]
+    return settings
 
 
 def settings_label(settings: Dict[str, Dict[str, Any]]) -> str:
@@ -58,7 +66,7 @@ def settings_label(settings: Dict[str, Dict[str, Any]]) -> str:
 def _load(model: str, inference: Optional[Dict[str, Any]]):
     import spacy
 
-    from .inference_settings import inference_settings, set_inference
+    from ..inference_settings import inference_settings, set_inference
 
     start = time.perf_counter()
     nlp = spacy.load(model)
@@ -98,7 +106,7 @@ def _time_components(nlp, texts: Sequence[str], batch_size: int) -> Dict[str, An
         else:
             docs = [component(doc) for doc in docs]
         timings[f"seconds_{name}"] = time.perf_counter() - start
-        if nlp.get_pipe_meta(name).factory == "adr_meddra_linker":
+        if nlp.get_pipe_meta(name).factory in LINKER_FACTORIES:
             mentions = sum(len(doc.ents) for doc in docs)
             timings["linker_mentions"] = mentions
             timings["linker_mentions_per_s"] = mentions / max(timings[f"seconds_{name}"], 1e-9)
@@ -142,13 +150,13 @@ def _in_fresh_process(function, *args) -> Dict[str, Any]:
 def _accuracy(
     model: str, inference: Optional[Dict[str, Any]], spans: Optional[str], classes: Optional[str]
 ) -> Dict[str, Any]:
-    from .classification import adr_classifier_name, evaluate_textcat
-    from .evaluation import evaluate_ner
+    from ..classification import adr_classifier_name, evaluate_textcat
+    from .ner import evaluate_ner
 
     nlp, _, _ = _load(model, inference)
     scores: Dict[str, Any] = {}
     if spans:
-        linked = any(nlp.get_pipe_meta(name).factory == "adr_meddra_linker" for name in nlp.pipe_names)
+        linked = any(nlp.get_pipe_meta(name).factory in LINKER_FACTORIES for name in nlp.pipe_names)
         ner = evaluate_ner(nlp, spans, linked=linked)
         scores.update({f"ner_{key}": ner["ner"][key] for key in ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_f")})
         if linked:

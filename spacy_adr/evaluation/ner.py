@@ -6,6 +6,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
+from ..pipeline.meddra_linker import LINKER_FACTORIES
 from .scoring import score_linked_spans, score_spans
 
 
@@ -43,8 +44,8 @@ def evaluate_ner(
     """
     if not isinstance(nlp, Language):
         nlp = spacy.load(nlp)
-    if linked and not any(nlp.get_pipe_meta(name).factory == "adr_meddra_linker" for name in nlp.pipe_names):
-        raise ValueError(f"End-to-end scores need an adr_meddra_linker; the pipeline has {nlp.pipe_names}")
+    if linked and not any(nlp.get_pipe_meta(name).factory in LINKER_FACTORIES for name in nlp.pipe_names):
+        raise ValueError(f"End-to-end scores need a linker ({', '.join(LINKER_FACTORIES)}); the pipeline has {nlp.pipe_names}")
     gold_docs = list(DocBin().from_disk(data_path).get_docs(nlp.vocab))
     predicted = nlp.pipe((doc.text for doc in gold_docs), batch_size=batch_size)
     pred_linked = [

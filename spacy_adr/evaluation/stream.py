@@ -25,8 +25,8 @@ from spacy.tokens import DocBin
 from thinc.api import Config
 from tqdm import tqdm
 
-from .corpora.multitask import read_tweet_keys, tweet_key
-from .evaluation import gold_linked_offsets
+from ..corpora.multitask import read_tweet_keys, tweet_key
+from .ner import gold_linked_offsets
 from .scoring import LinkedOffsets, scores_from_counts, span_counts, sum_counts
 
 GATE_FACTORY = "adr_span_gate"

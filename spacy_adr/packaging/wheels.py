@@ -29,6 +29,10 @@ TERMINOLOGY_FACTORIES: Dict[str, str] = {
         "MedDRA concepts: kb.tsv (every LLT code and name, with its PT), index/ (vectors of the "
         "LLT names and of training mentions, with their codes)"
     ),
+    "adr_concept_linker": (
+        "concepts of its knowledge base: kb.tsv (every code and name, with its parent), index/ "
+        "(vectors of the names and of training mentions, with their codes)"
+    ),
     "adr_gazetteer": "term list: terms.txt (lexicon terms and MedDRA LLT names, one a line)",
 }
 # Members whose lines are counted in the report (a term or a concept a line).

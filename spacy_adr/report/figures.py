@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from ..evaluation import gold_linked_offsets
-from ..scoring import LinkedOffsets, _overlaps, _prf, score_binary, score_linked_spans, score_spans
+from ..evaluation.ner import gold_linked_offsets
+from ..evaluation.scoring import LinkedOffsets, _overlaps, _prf, score_binary, score_linked_spans, score_spans
 
 LINKER_FACTORY = "adr_meddra_linker"
 GAZETTEER_FACTORY = "adr_gazetteer"
