@@ -19,8 +19,10 @@ from typer.testing import CliRunner
 
 from spacy_adr.cli import app
 from spacy_adr.inference_settings import inference_settings, save_inference, set_inference
-from spacy_adr.models.inference import check_quantize, quantized_copy, predict_in_length_groups
+from spacy_adr.models.inference import check_quantize, predict_in_length_groups, quantized_copy
 from spacy_adr.tokenizer import make_blank
+
+from test_models import ner_cfg
 
 TEXTS = [
     "cipro gave me a headache",
@@ -37,22 +39,12 @@ TRAIN = [
     ("feel sick after the pill", [(0, 9)]),
     ("i love my dog", []),
 ]
-NER_CFG = {
-    "model": {
-        "@architectures": "spacy.TransitionBasedParser.v2",
-        "state_type": "ner",
-        "extra_state_tokens": False,
-        "hidden_width": 32,
-        "maxout_pieces": 2,
-        "use_upper": False,
-        "tok2vec": {
-            "@architectures": "spacy-transformers.TransformerListener.v1",
-            "grad_factor": 1.0,
-            "upstream": "*",
-            "pooling": {"@layers": "reduce_mean.v1"},
-        },
-    }
-}
+NER_CFG = ner_cfg({
+    "@architectures": "spacy-transformers.TransformerListener.v1",
+    "grad_factor": 1.0,
+    "upstream": "*",
+    "pooling": {"@layers": "reduce_mean.v1"},
+})
 
 
 @pytest.fixture(scope="module")
