@@ -1,4 +1,4 @@
-"""The inference settings of a pipeline's encoders: int8 or fp32, length-sorted groups.
+"""The inference settings of a pipeline's encoders: quantised or fp32, length-sorted groups.
 
 Two places hold them: a loaded pipeline (`set_inference`, this process only) and a saved
 pipeline's config.cfg (`save_inference`, what `spacy.load` reads; the project writes the
@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Union
 from spacy.language import Language
 from thinc.api import Config
 
-from .models.inference import check_quantize
+from .models.inference import check_length_groups, check_quantize
 from .models.norm_transformer import NormTransformerModel
 from .pipeline.meddra_linker import LINKER_FACTORIES, MeddraLinker
 
@@ -23,8 +23,8 @@ def inference_settings(nlp: Language) -> Dict[str, Dict[str, object]]:
     """The current settings of a loaded pipeline's encoders.
 
     nlp (Language): The pipeline.
-    RETURNS (Dict[str, Dict[str, object]]): Per component name: "quantize" ("int8" or
-        "fp32") and, for transformers, "length_groups".
+    RETURNS (Dict[str, Dict[str, object]]): Per component name: "quantize" ("int8",
+        "mixed", "bf16" or "fp32") and, for transformers, "length_groups".
     """
     settings: Dict[str, Dict[str, object]] = {}
     for name, component in nlp.pipeline:
@@ -59,7 +59,7 @@ def set_inference(
             if quantize is not None:
                 model.quantize = value
             if length_groups is not None:
-                model.length_groups = _check_groups(length_groups)
+                model.length_groups = check_length_groups(length_groups, "set_inference")
             changed.append(name)
         elif isinstance(component, MeddraLinker) and linker_quantize is not None:
             component.quantize = linker_value
@@ -92,7 +92,7 @@ def save_inference(
             if quantize is not None:
                 model["quantize"] = value
             if length_groups is not None:
-                model["length_groups"] = _check_groups(length_groups)
+                model["length_groups"] = check_length_groups(length_groups, str(config_path))
             if quantize is not None or length_groups is not None:
                 changed.append(name)
         elif component.get("factory") in LINKER_FACTORIES and linker_quantize is not None:
@@ -108,7 +108,3 @@ def _check(quantize: Optional[str], where: str) -> Optional[str]:
     return check_quantize(quantize, where) if quantize is not None else None
 
 
-def _check_groups(length_groups: int) -> int:
-    if length_groups < 0:
-        raise ValueError(f"length_groups must be >= 0, got {length_groups}")
-    return length_groups

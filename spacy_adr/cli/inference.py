@@ -1,4 +1,4 @@
-"""`spacy-adr set-inference`: int8 or fp32 encoders, and length-sorted groups, in a saved pipeline."""
+"""`spacy-adr set-inference`: quantised or fp32 encoders, and length-sorted groups, in a saved pipeline."""
 from pathlib import Path
 from typing import Optional
 
@@ -16,7 +16,7 @@ def set_inference_cli(
     linker_quantize: Optional[str] = typer.Option(None, "--linker-quantize", help="The linker's sentence encoder: bf16, mixed, int8 or fp32."),
 ) -> None:
     """Write the encoders' inference settings into a saved pipeline's config.cfg, where
-    `spacy.load` reads them. Weights stay fp32; int8 copies are made at prediction."""
+    `spacy.load` reads them. Weights stay fp32; quantised copies are made at prediction."""
     from ..inference_settings import save_inference
 
     if quantize is None and length_groups is None and linker_quantize is None:

@@ -7,8 +7,8 @@ and peak RSS; and, as the baseline, `transformers.pipeline("token-classification
 same encoder (a token-classification head on it, untrained: speed does not depend on the
 weights) on the same tweets with the same batch size.
 
-A pipeline can be timed as saved and under other encoder settings (`inference`: int8 or
-fp32, length groups; `spacy_adr.inference_settings`), and each setting's accuracy measured
+A pipeline can be timed as saved and under other encoder settings (`inference`: quantised
+or fp32, length groups; `spacy_adr.inference_settings`), and each setting's accuracy measured
 on dev beside its speed (`accuracy`), so that what int8 costs is a number.
 """
 import multiprocessing

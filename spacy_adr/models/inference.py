@@ -1,31 +1,29 @@
-"""Faster CPU inference for the pipelines' torch encoders: int8 copies and length groups.
+"""Faster CPU inference for the pipelines' torch encoders: quantised copies and length groups.
 
 Two settings, both read at prediction time only (training and saved weights stay fp32):
 
-- ``quantize = "int8"``: the encoder runs as a copy whose ``torch.nn.Linear`` layers hold
-  int8 weights (one scale per output channel) and quantise their inputs per batch (torch's
-  dynamic quantisation, on CPUs). Embeddings and layer norms stay fp32 and are shared with
-  the original, so the copy costs the Linear weights in int8. The fp32 module stays in place,
-  so `to_disk` writes the fp32 weights and a reloaded pipeline quantises again.
-- ``quantize = "mixed"``: the same, except the Linear layers that project down (more inputs
-  than outputs: the feed-forward block's second matmul, which reads the GELU's outputs,
-  whose outliers one int8 scale per batch handles worst) run in bf16, or stay fp32 on a CPU
-  without AVX-512 BF16. Measured here on Task 3 dev: int8 everywhere cost the NER 1.3 relaxed
-  F1 points, mixed 0.4, for a little less speed (README, `metrics/speed.json`).
-- ``quantize = "bf16"``: every Linear layer in bf16 (fp32 on a CPU without AVX-512 BF16): no
-  scale computed per batch, so closest to fp32 and least dependent on a tweet's neighbours.
-
-The int8 modes quantise a Linear layer's input with one scale for the whole group of tweets,
-so a tweet's result can change in the last digits (and rarely a span) with the tweets it is
-batched with; fp32 and bf16 depend on the batch only through padding, which masks hide.
+- ``quantize``: the encoder runs as a copy whose ``torch.nn.Linear`` layers are
+  - ``"int8"``: int8 weights (one scale per output channel) whose inputs are quantised per
+    batch (torch's dynamic quantisation, on CPUs);
+  - ``"mixed"``: the same, except the layers that project down (more inputs than outputs:
+    the feed-forward block's second matmul, which reads the GELU's outputs, whose outliers one
+    int8 scale per batch handles worst) in bf16;
+  - ``"bf16"``: every Linear layer in bf16: no scale computed per batch, so closest to fp32.
+  bf16 layers stay fp32 on a CPU without AVX-512 BF16. Embeddings and layer norms stay fp32
+  and are shared with the original, so the copy costs only its Linear weights. The fp32
+  module stays in place, so `to_disk` writes the fp32 weights and a reloaded pipeline
+  quantises again. The int8 modes quantise a layer's input with one scale for the whole
+  group of tweets, so a tweet's result can change in the last digits (and rarely a span) with
+  the tweets it is batched with; fp32 and bf16 depend on the batch only through padding,
+  which masks hide. What each costs and gains was measured in one run (README, "Speed and
+  what it costs"; `metrics/speed.json`).
 - length groups: a batch's sequences run sorted by length in groups of a few, each padded
   only to its own longest, then go back to their places in one batch padded as before.
   Attention masks make the padding irrelevant to the results, so only time changes.
 
-Why torch's dynamic quantisation: it needs nothing beyond torch, keeps the HF model (and so
-spacy-transformers' alignment and listeners) as it is, and was measured here (README,
-`metrics/speed.json`). Per-channel weight scales were measured closer to fp32 than one scale
-per tensor, at the same speed.
+Why torch's eager quantisation: it needs nothing beyond torch and keeps the HF model (and so
+spacy-transformers' alignment and listeners) as it is. Per-channel weight scales were
+measured closer to fp32 than one scale per tensor, at the same speed.
 """
 import copy
 import warnings
@@ -50,6 +48,18 @@ def check_quantize(value: Optional[str], where: str) -> Optional[str]:
     if value not in QUANTIZE_CHOICES:
         raise ValueError(f"{where}: quantize must be null (fp32) or one of {list(QUANTIZE_CHOICES)}, got {value!r}")
     return value
+
+
+def check_length_groups(length_groups: int, where: str) -> int:
+    """Validate a `length_groups` setting (0: the whole batch in one pass).
+
+    length_groups (int): Sequences per length-sorted group.
+    where (str): What the setting belongs to, for the error message.
+    RETURNS (int): The value.
+    """
+    if length_groups < 0:
+        raise ValueError(f"{where}: length_groups must be >= 0, got {length_groups}")
+    return length_groups
 
 
 class BF16Linear(torch.nn.Module):

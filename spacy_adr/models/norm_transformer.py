@@ -45,7 +45,14 @@ from thinc.api import Model, chain
 from thinc.types import Floats2d, Ragged
 from transformers.tokenization_utils import BatchEncoding
 
-from .inference import InferenceCopy, check_quantize, on_cpu, predict_in_length_groups, wordpiece_inputs
+from .inference import (
+    InferenceCopy,
+    check_length_groups,
+    check_quantize,
+    on_cpu,
+    predict_in_length_groups,
+    wordpiece_inputs,
+)
 
 TransformerT = Model[List[Doc], FullTransformerBatch]
 
@@ -85,9 +92,7 @@ class NormTransformerModel(TransformerModel):
         # Plain attributes, not attrs: thinc saves attrs with the weights, and a saved value
         # would override the config on load (one override must give fp32 back).
         self.quantize = check_quantize(quantize, "spacy-adr.NormTransformerModel")
-        if length_groups < 0:
-            raise ValueError(f"spacy-adr.NormTransformerModel: length_groups must be >= 0, got {length_groups}")
-        self.length_groups = length_groups
+        self.length_groups = check_length_groups(length_groups, "spacy-adr.NormTransformerModel")
         self.quantized = InferenceCopy()
 
     def copy(self) -> "NormTransformerModel":
