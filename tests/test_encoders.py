@@ -245,7 +245,8 @@ def test_cli_passes_arguments(monkeypatch, tmp_path):
     result = CliRunner().invoke(app, args + ["--trim-to", "a.spacy"])
     assert result.exit_code == 0, result.output
     assert calls == [
-        ("e5", tmp_path / "xx", {"dtype": "float16", "trim_to": [Path("a.spacy")], "symlink": False})
+        ("e5", tmp_path / "xx", {"dtype": "float16", "trim_to": [Path("a.spacy")], "symlink": False,
+                                  "pieces_dir": None})
     ]
     result = CliRunner().invoke(app, ["prepare-encoder", "bert", str(tmp_path / "y")])
     assert result.exit_code != 0

