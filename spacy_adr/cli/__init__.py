@@ -15,4 +15,4 @@ from . import linker  # noqa: E402,F401
 from . import benchmark, stream, textcat, vectors  # noqa: E402,F401
 from . import inference, release  # noqa: E402,F401
 from . import report, serve  # noqa: E402,F401
-from . import mlm  # noqa: E402,F401
+from . import distill, mlm  # noqa: E402,F401
