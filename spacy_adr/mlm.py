@@ -97,6 +97,19 @@ def pretrain_mlm(
     if freeze_layers:
         freeze_lower_layers(model.base_model, freeze_layers)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm=True, mlm_probability=mlm_probability)
+    heads = [m for n, m in model.named_children() if n != model.base_model_prefix]
+    if len(heads) != 1:
+        raise ValueError(f"pretrain_mlm: expected one masked-LM head beside the encoder, found {len(heads)}")
+    head = heads[0]
+
+    def masked_lm_loss(inputs) -> "torch.Tensor":
+        # The head only on the masked pieces: scoring all 30k words at every position would
+        # cost more than the encoder itself (a 384 x 30,522 product per piece)
+        labels = inputs.pop("labels")
+        hidden = model.base_model(**inputs).last_hidden_state
+        masked = labels != -100
+        logits = head(hidden[masked])
+        return torch.nn.functional.cross_entropy(logits, labels[masked])
 
     def encode(batch: List[str]):
         return [tokenizer(t, truncation=True, max_length=max_length) for t in batch]
@@ -110,7 +123,7 @@ def pretrain_mlm(
         with torch.no_grad():
             for i in range(0, len(check_texts), batch_size):
                 inputs = collator(encode(check_texts[i:i + batch_size]))
-                total += float(model(**inputs).loss) * len(inputs["input_ids"])
+                total += float(masked_lm_loss(inputs)) * len(inputs["input_ids"])
                 n += len(inputs["input_ids"])
         torch.set_rng_state(state)
         model.train()
@@ -128,8 +141,7 @@ def pretrain_mlm(
     model.train()
     batches = _batches(train_texts, batch_size, rng)
     for step in range(1, steps + 1):
-        inputs = collator(encode(next(batches)))
-        loss = model(**inputs).loss
+        loss = masked_lm_loss(collator(encode(next(batches))))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
