@@ -4,12 +4,14 @@ Each member marks ADR spans on the same texts; a span is kept when at least `min
 members marked exactly its offsets. Kept spans that overlap are resolved by votes, then
 length, then position, so the result is a valid set of entities. With K members,
 `min_votes=1` is the union (recall), `min_votes=K` the intersection (precision), and a
-majority sits between; which pays is measured, not assumed (`evaluate-ner-ensemble`).
+majority sits between. Members can carry more than one vote each (`weights`), so that a
+stronger member (a base-size encoder among MiniLMs) is overruled only when the others agree.
+Which pays is measured, not assumed (`evaluate-ner-ensemble`).
 """
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
@@ -17,16 +19,27 @@ from spacy.language import Language
 Offsets = Tuple[int, int]
 
 
-def vote_spans(member_spans: Sequence[Sequence[Offsets]], min_votes: int) -> List[Offsets]:
+def vote_spans(
+    member_spans: Sequence[Sequence[Offsets]], min_votes: int,
+    weights: Optional[Sequence[int]] = None,
+) -> List[Offsets]:
     """The spans of one text that at least `min_votes` members agree on, without overlaps.
 
     member_spans (Sequence[Sequence[Offsets]]): Per member, the (start, end) of its spans.
-    min_votes (int): Votes a span needs, 1 to the number of members.
+    min_votes (int): Votes a span needs, 1 to the members' total weight.
+    weights (Optional[Sequence[int]]): Votes of each member (a stronger member counts more);
+        None gives each one vote.
     RETURNS (List[Offsets]): The kept spans, sorted by start.
     """
-    if not 1 <= min_votes <= max(len(member_spans), 1):
-        raise ValueError(f"min_votes must be between 1 and {len(member_spans)}, got {min_votes}")
-    votes = Counter(span for spans in member_spans for span in set(spans))
+    weights = [1] * len(member_spans) if weights is None else list(weights)
+    if len(weights) != len(member_spans) or any(w < 1 for w in weights):
+        raise ValueError(f"weights must be {len(member_spans)} positive integers, got {weights}")
+    if not 1 <= min_votes <= max(sum(weights), 1):
+        raise ValueError(f"min_votes must be between 1 and {sum(weights)}, got {min_votes}")
+    votes: Counter = Counter()
+    for spans, weight in zip(member_spans, weights):
+        for span in set(spans):
+            votes[span] += weight
     candidates = sorted(
         (span for span, n in votes.items() if n >= min_votes),
         key=lambda span: (-votes[span], span[0] - span[1], span[0]),
@@ -63,11 +76,14 @@ def member_predictions(
     return spans, seconds
 
 
-def ensemble_spans(predictions: List[List[List[Offsets]]], min_votes: int) -> List[List[Offsets]]:
+def ensemble_spans(
+    predictions: List[List[List[Offsets]]], min_votes: int, weights: Optional[Sequence[int]] = None,
+) -> List[List[Offsets]]:
     """Vote text by text over members' predictions (as `member_predictions` returns them).
 
     predictions (List[List[List[Offsets]]]): Per member, per text, span offsets.
     min_votes (int): Votes a span needs.
+    weights (Optional[Sequence[int]]): Votes of each member; None: one each.
     RETURNS (List[List[Offsets]]): Per text, the kept spans.
     """
     if not predictions:
@@ -75,9 +91,12 @@ def ensemble_spans(predictions: List[List[List[Offsets]]], min_votes: int) -> Li
     n_texts = {len(member) for member in predictions}
     if len(n_texts) != 1:
         raise ValueError(f"ensemble_spans: members predicted for different numbers of texts {sorted(n_texts)}")
-    return [vote_spans(per_text, min_votes) for per_text in zip(*predictions)]
+    return [vote_spans(per_text, min_votes, weights) for per_text in zip(*predictions)]
 
 
-def vote_table(predictions: List[List[List[Offsets]]]) -> Dict[int, List[List[Offsets]]]:
-    """Every useful vote threshold at once: {min_votes: per-text kept spans} for 1..K."""
-    return {k: ensemble_spans(predictions, k) for k in range(1, len(predictions) + 1)}
+def vote_table(
+    predictions: List[List[List[Offsets]]], weights: Optional[Sequence[int]] = None,
+) -> Dict[int, List[List[Offsets]]]:
+    """Every vote threshold at once: {min_votes: per-text kept spans} for 1 to the total weight."""
+    total = len(predictions) if weights is None else sum(weights)
+    return {k: ensemble_spans(predictions, k, weights) for k in range(1, total + 1)}

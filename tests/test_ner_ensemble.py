@@ -33,3 +33,13 @@ def test_vote_bounds_are_checked():
 def test_vote_table_runs_every_threshold_text_by_text():
     predictions = [[[(0, 3)], []], [[(0, 3)], [(5, 9)]]]
     assert vote_table(predictions) == {1: [[(0, 3)], [(5, 9)]], 2: [[(0, 3)], []]}
+
+
+def test_a_heavier_member_is_overruled_only_when_the_others_agree():
+    strong, weak_a, weak_b = [(0, 8)], [(20, 25)], [(20, 25), (30, 34)]
+    members = [strong, weak_a, weak_b]
+    assert vote_spans(members, 2, weights=[2, 1, 1]) == [(0, 8), (20, 25)]
+    assert vote_spans(members, 3, weights=[2, 1, 1]) == []
+    assert sorted(vote_table([[spans] for spans in members], weights=[2, 1, 1])) == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="3 positive integers"):
+        vote_spans(members, 1, weights=[1, 0, 1])

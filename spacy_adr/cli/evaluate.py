@@ -2,7 +2,7 @@
 K pipelines voting), written to a metrics file."""
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import typer
 from wasabi import msg
@@ -48,6 +48,7 @@ def evaluate_ner_ensemble_cli(
     variant: str = typer.Option(..., "--variant", help="Name of the ensemble; rows are VARIANT-vote{k}of{K}."),
     output: Path = typer.Option(Path("metrics/ner_task3_dev.json"), "--output", "-o", help="Metrics file."),
     split: str = typer.Option("task3_dev", "--split", help="Name of the data split."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="Votes of each member, comma-separated (e.g. 2,1,1); default one each."),
 ) -> None:
     """Span-level voting over K NER pipelines: strict and relaxed P/R/F1 of every vote
     threshold (1 = union ... K = intersection), with the members' own rows and the time
@@ -61,6 +62,12 @@ def evaluate_ner_ensemble_cli(
 
     if len(models) < 2:
         msg.fail("evaluate-ner-ensemble: give at least two pipelines", exits=1)
+    try:
+        member_weights = [int(w) for w in weights.split(",")] if weights else None
+    except ValueError:
+        msg.fail(f"--weights: expected comma-separated integers, got {weights!r}", exits=1)
+    if member_weights is not None and (len(member_weights) != len(models) or min(member_weights) < 1):
+        msg.fail(f"--weights: give {len(models)} positive integers, one per pipeline; got {weights!r}", exits=1)
     if not data_path.exists():
         msg.fail(f"{data_path}: no such corpus", exits=1)
     import spacy
@@ -75,10 +82,12 @@ def evaluate_ner_ensemble_cli(
     for model, spans, took in zip(models, predictions, seconds):
         rows.append({"task": "ner", "variant": f"{variant}-member:{model}", "split": split,
                      **score_spans(spans, gold), "n": len(gold_docs), "seconds": round(took, 1)})
-    for k, spans in vote_table(predictions).items():
-        rows.append({"task": "ner", "variant": f"{variant}-vote{k}of{len(models)}", "split": split,
+    total = sum(member_weights) if member_weights else len(models)
+    for k, spans in vote_table(predictions, member_weights).items():
+        rows.append({"task": "ner", "variant": f"{variant}-vote{k}of{total}", "split": split,
                      **score_spans(spans, gold), "n": len(gold_docs), "members": list(models),
-                     "min_votes": k, "seconds": round(sum(seconds), 1)})
+                     "weights": member_weights or [1] * len(models), "min_votes": k,
+                     "seconds": round(sum(seconds), 1)})
     write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
     msg.table(
         [(row["variant"], f"{row['strict_f']:.4f}", f"{row['relaxed_f']:.4f}", row["seconds"]) for row in rows],
