@@ -47,6 +47,10 @@ def test_silver_texts_leave_dev_out_and_keep_a_category(tmp_path):
     dev = docbin(tmp_path / "dev.spacy", ["This drug made me   dizzy"])
     assert silver_texts([train], [dev], category="ADR") == ["my head hurts all day"]
     assert len(silver_texts([train], [], limit=2)) == 2
+    text_file = tmp_path / "tweets.txt"
+    text_file.write_text("my head hurts all day\n", encoding="utf8")
+    with pytest.raises(ValueError, match="needs .spacy corpora"):
+        silver_texts([text_file], [], category="ADR")
 
 
 def test_the_reader_never_yields_a_dev_tweet(tmp_path):

@@ -28,6 +28,9 @@ SILVER_KEY = "silver"
 
 def texts_with_category(paths: Iterable[Union[str, Path]], category: str) -> List[str]:
     """The texts of `.spacy` documents whose `doc.cats[category]` is at least 0.5."""
+    untyped = [str(p) for p in paths if Path(p).suffix != ".spacy"]
+    if untyped:
+        raise ValueError(f"a tweet category needs .spacy corpora with doc.cats; got {', '.join(untyped)}")
     vocab = spacy.blank("xx").vocab
     return [
         doc.text for path in paths for doc in DocBin().from_disk(path).get_docs(vocab)
