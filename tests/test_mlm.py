@@ -37,8 +37,8 @@ def test_unlabelled_texts_leave_dev_out_and_count(tmp_path):
     extra.write_text("lovely weather today\nseroquel made me dizzy\n", encoding="utf8")
     texts, counts = unlabelled_texts([train, extra], [dev], min_chars=5)
     assert texts == ["lovely weather today", "seroquel made me dizzy"]
-    assert counts[f"{train}:dev"] == 1 and counts[f"{train}:short"] == 1
-    assert counts[f"{extra}:repeated"] == 1
+    assert counts[str(train)]["dev"] == 1 and counts[str(train)]["short"] == 1
+    assert counts[str(extra)]["repeated"] == 1
     with pytest.raises(FileNotFoundError, match="missing.spacy"):
         unlabelled_texts([tmp_path / "missing.spacy"])
 

