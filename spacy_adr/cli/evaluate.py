@@ -57,7 +57,7 @@ def evaluate_ner_ensemble_cli(
     from ..evaluation.metrics import write_rows
     from ..evaluation.ner import gold_offsets
     from ..evaluation.scoring import score_spans
-    from ..ner_ensemble import member_predictions, vote_table
+    from ..training.ner_ensemble import member_predictions, vote_table
 
     if len(models) < 2:
         msg.fail("evaluate-ner-ensemble: give at least two pipelines", exits=1)

@@ -14,7 +14,7 @@ def finetune_config_cli(
     output_path: Path = typer.Argument(..., help="Config to write."),
 ) -> None:
     """Write a config that fine-tunes the transformer and NER of a trained pipeline."""
-    from ..finetune import make_finetune_config
+    from ..training.finetune import make_finetune_config
 
     make_finetune_config(config_path, base_model, output_path)
     msg.good(f"Wrote {output_path}")

@@ -1,5 +1,5 @@
 """`spacy-adr train-linker`, `evaluate-linker` and `evaluate-linker-folds`: the linker's
-training and evaluation, on MedDRA or any KB (the work is done by `spacy_adr.linker_training`)."""
+training and evaluation, on MedDRA or any KB (the work is done by `spacy_adr.training.linker`)."""
 import json
 import os
 import sys
@@ -33,7 +33,7 @@ def train_linker_cli(
 ) -> None:
     """Train the linker (triplet-tuned encoder + softmax classifier) on MedDRA or any KB and choose its threshold on dev."""
     from ..corpora.problems import InputError
-    from ..linker_training import train_linker
+    from ..training.linker import train_linker
 
     memory_sources = [] if memory.strip().lower() == "none" else [s.strip() for s in memory.split(",") if s.strip()]
     try:
@@ -60,7 +60,7 @@ def evaluate_linker_cli(
     train: Optional[Path] = typer.Option(None, "--train", help="Training .spacy: also score the dev mentions of tweets not in it."),
 ) -> None:
     """acc@1 of the classifier, the metric path and their combination; search speed and memory."""
-    from ..linker_training import evaluate_linker
+    from ..training.linker import evaluate_linker
 
     rows = evaluate_linker(linker_dir, dev, output=output, train=train, command="spacy-adr " + " ".join(sys.argv[1:]))
     for row in rows:
@@ -91,7 +91,7 @@ def evaluate_linker_folds_cli(
 ) -> None:
     """Train and test the linker on SNOMED CT in folds split by post; acc@1 per fold and the mean."""
     from ..corpora.problems import InputError
-    from ..linker_training import SNOMED_CORPORA, LinkerSettings, evaluate_linker_folds
+    from ..training.linker import SNOMED_CORPORA, LinkerSettings, evaluate_linker_folds
 
     if corpus not in SNOMED_CORPORA:
         msg.fail(f"Unknown corpus {corpus!r}; choose from {list(SNOMED_CORPORA)}", exits=1)
@@ -121,7 +121,7 @@ def benchmark_kb_cli(
     output: Optional[Path] = typer.Option(Path("metrics/linker_snomed_kb_speed.json"), "--output", "-o", help="Metrics JSON for the speed row."),
 ) -> None:
     """Time loading a large terminology TSV, indexing its names and searching it."""
-    from ..linker_training import benchmark_kb, default_encoder_path, write_synthetic_kb
+    from ..training.linker import benchmark_kb, default_encoder_path, write_synthetic_kb
 
     if synthetic:
         model = base_model or default_encoder_path()

@@ -47,7 +47,7 @@ def pretrain_mlm_cli(
     summary_path: Optional[Path] = typer.Option(None, "--summary", help="Also copy mlm_summary.json here (e.g. metrics/)."),
 ) -> None:
     """Continue masked-LM training of an encoder; the result loads as spacy-transformers `name`."""
-    from ..mlm import pretrain_mlm
+    from ..training.mlm import pretrain_mlm
 
     if not texts_path.exists():
         msg.fail(f"{texts_path}: no such file (write it with spacy-adr mlm-corpus)", exits=1)

@@ -87,7 +87,7 @@ def assemble_ensemble_cli(
     threshold: float = typer.Option(0.5, "--threshold", help="Decision threshold (tune-threshold chooses one on dev)."),
 ) -> None:
     """One pipeline that votes over the ADR classifiers of several trained pipelines."""
-    from ..ensemble import assemble_ensemble
+    from ..training.textcat_ensemble import assemble_ensemble
 
     nlp = assemble_ensemble(models, voting=voting, threshold=threshold)
     nlp.to_disk(output)

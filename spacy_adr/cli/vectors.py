@@ -24,7 +24,7 @@ def prepare_vectors_cli(
     epochs: int = typer.Option(10, "--epochs", help="floret: training epochs."),
 ) -> None:
     """Write static word vectors (keyed by token.norm_) as a blank pipeline folder."""
-    from ..vectors import floret_vectors, navec_vectors, normalised_texts
+    from ..training.vectors import floret_vectors, navec_vectors, normalised_texts
 
     if source == Source.floret:
         nlp = floret_vectors(lang, normalised_texts(lang, corpus), dim=dim, epochs=epochs)

@@ -19,7 +19,7 @@ from spacy.tokens import Doc
 from spacy.training import Corpus, Example
 from wasabi import msg
 
-from ..ner_ensemble import ensemble_spans, member_predictions
+from ..training.ner_ensemble import ensemble_spans, member_predictions
 from .multitask import read_tweet_keys, tweet_key
 from .unlabelled import unlabelled_texts
 

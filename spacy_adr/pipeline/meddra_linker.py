@@ -17,7 +17,7 @@ The method of the KFU NLP system at SMM4H 2020 Task 3, on a sentence-transformer
 - Classifier path: a softmax layer over the LLTs seen in training, on the same mention vector
   (mean-pooled token vectors, unit length).
 - Combination: the metric answer when its distance is below `threshold`, else the classifier's.
-  The threshold is chosen on dev by `spacy_adr.linker_training` and stored with the component.
+  The threshold is chosen on dev by `spacy_adr.training.linker` and stored with the component.
 
 The component reads `doc.ents`, so it runs after any NER (or on entities set by hand), and
 rewrites them with `kb_id_` = concept code (a Span's kb_id cannot be changed in place). Extras

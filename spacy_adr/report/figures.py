@@ -174,7 +174,7 @@ def linker_figures(
     RETURNS (Optional[Dict[str, Any]]): None when the corpus has no coded mentions or the
         linker has no classifier (there is then no threshold to choose).
     """
-    from ..linker_training import THRESHOLDS, accuracy_rows, read_docbin_mentions
+    from ..training.linker import THRESHOLDS, accuracy_rows, read_docbin_mentions
 
     mentions = read_docbin_mentions(spans_path, source="dev")
     if limit is not None:

@@ -18,8 +18,8 @@ from spacy.tokens import DocBin
 from spacy.vectors import Vectors
 from wasabi import msg
 
-from .pipeline.normalizer import TweetNormalizer
-from .tokenizer import make_blank
+from ..pipeline.normalizer import TweetNormalizer
+from ..tokenizer import make_blank
 
 NAVEC_FILE = "data/emb/navec_news_v1_1B_250K_300d_100q.tar"
 

@@ -41,12 +41,12 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Un
 import numpy
 from wasabi import msg
 
-from .corpora.multitask import read_tweet_keys, tweet_key
-from .corpora.problems import InputError
-from .kb.concepts import CodedMention, ConceptKB, KnowledgeBase
-from .kb.meddra import MeddraKB, load_meddra
-from .evaluation.metrics import machine_description, write_rows
-from .pipeline.meddra_linker import ClassifierHead, ConceptLinker, MeddraLinker, embedding_width, load_encoder
+from ..corpora.multitask import read_tweet_keys, tweet_key
+from ..corpora.problems import InputError
+from ..kb.concepts import CodedMention, ConceptKB, KnowledgeBase
+from ..kb.meddra import MeddraKB, load_meddra
+from ..evaluation.metrics import machine_description, write_rows
+from ..pipeline.meddra_linker import ClassifierHead, ConceptLinker, MeddraLinker, embedding_width, load_encoder
 
 # The `Mention.source` values of the training mentions ("psytar": the SNOMED CT folds).
 MENTION_SOURCES = ("task3", "cadec", "smm4h2017", "psytar")
@@ -652,7 +652,7 @@ def train_linker(
     max_mentions (Optional[int]): Use only this many training mentions (quick runs).
     RETURNS (Dict[str, Any]): Timings, counts, the chosen threshold and the dev rows.
     """
-    from .kb.concepts import load_kb
+    from ..kb.concepts import load_kb
 
     if (meddra is None) == (kb is None):
         raise ValueError("Give the terminology as either --meddra PATH or --kb FORMAT:PATH (e.g. tsv:terms.tsv)")
@@ -801,9 +801,9 @@ def snomed_kb(cadec_zip: Path, psytar_xlsx: Path) -> ConceptKB:
     psytar_xlsx (Path): PsyTAR_dataset.xlsx.
     RETURNS (ConceptKB): The concepts, CADEC's first.
     """
-    from .corpora.cadec import read_cadec_sct_mentions
-    from .corpora.psytar import read_psytar_snomed_mentions
-    from .kb.concepts import concepts_from_mentions
+    from ..corpora.cadec import read_cadec_sct_mentions
+    from ..corpora.psytar import read_psytar_snomed_mentions
+    from ..kb.concepts import concepts_from_mentions
 
     kb = concepts_from_mentions(read_cadec_sct_mentions(cadec_zip, labels=None), label="SNOMED CT")
     return concepts_from_mentions(read_psytar_snomed_mentions(psytar_xlsx), kb=kb)
@@ -816,8 +816,8 @@ def read_snomed_mentions(corpus: str, path: Path) -> List[CodedMention]:
     path (Path): The corpus file.
     RETURNS (List[CodedMention]): The mentions, in corpus order.
     """
-    from .corpora.cadec import read_cadec_sct_mentions
-    from .corpora.psytar import read_psytar_snomed_mentions
+    from ..corpora.cadec import read_cadec_sct_mentions
+    from ..corpora.psytar import read_psytar_snomed_mentions
 
     if corpus == "cadec":
         return list(read_cadec_sct_mentions(path))
@@ -1011,7 +1011,7 @@ def benchmark_kb(
     """
     import torch
 
-    from .kb.concepts import read_concept_tsv
+    from ..kb.concepts import read_concept_tsv
 
     t = time.perf_counter()
     kb = read_concept_tsv(tsv)

@@ -80,7 +80,7 @@ def pretrain_mlm(
         get_linear_schedule_with_warmup,
     )
 
-    from .models.transformer_init import freeze_lower_layers
+    from ..models.transformer_init import freeze_lower_layers
 
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}")

@@ -13,8 +13,8 @@ from typing import List, Sequence, Union
 import spacy
 from spacy.language import Language
 
-from .classification import ADR_LABEL, adr_classifier_name
-from .pipeline.textcat_ensemble import TextcatEnsemble  # noqa: F401  (registers the factory)
+from ..classification import ADR_LABEL, adr_classifier_name
+from ..pipeline.textcat_ensemble import TextcatEnsemble  # noqa: F401  (registers the factory)
 
 
 def _make_self_contained(nlp: Language, classifier: str) -> None:
