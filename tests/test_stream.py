@@ -5,6 +5,7 @@ from spacy.tokens import DocBin
 
 from spacy_adr.evaluation.stream import (
     PredictedTweet, StreamTweet, read_stream, save_gate_threshold, stream_scores, tune_gate,
+    with_probabilities,
 )
 
 # A hand-made mix. Span tweets: A1 (found exactly, right code), A2 (found with other
@@ -56,6 +57,17 @@ def test_the_gate_keeps_spans_of_tweets_at_or_above_its_threshold():
     assert row["n_pred"] == pytest.approx(1 + 0.5 * 2)
     assert (row["relaxed_p"], row["relaxed_r"], row["strict_p"]) == pytest.approx((0.5, 0.5, 0.5))
     assert row["false_spans_per_1000_noadr"] == pytest.approx(1000 * 2 / 4)
+
+
+def test_another_classifier_can_gate_the_same_spans():
+    # A classifier that scores A1 and A2 high and every NoADR tweet low keeps only true tweets
+    other = with_probabilities(PREDICTIONS, [0.9, 0.8, 0.1, 0.1, 0.1, 0.2])
+    assert [p.spans for p in other] == [p.spans for p in PREDICTIONS]
+    row = stream_scores(TWEETS, other, rate=0.5, gate_threshold=0.5)
+    assert row["false_spans_per_1000_noadr"] == 0.0
+    assert (row["relaxed_p"], row["relaxed_r"]) == pytest.approx((1.0, 1.0))
+    with pytest.raises(ValueError, match="5 probabilities for 6 predictions"):
+        with_probabilities(PREDICTIONS, [0.5] * 5)
 
 
 def test_tune_gate_takes_the_best_stream_f1_and_the_lowest_tied_threshold():

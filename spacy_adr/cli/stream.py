@@ -42,15 +42,18 @@ def evaluate_stream_cli(
     variant: str = typer.Option(..., "--variant", help="Name of the variant, e.g. en_adr_smm4h."),
     rates: List[float] = typer.Option([0.03], "--rate", help="ADR rates besides the natural one; repeatable."),
     gate_threshold: Optional[float] = typer.Option(None, "--gate-threshold", help="Apply a gate at this tweet probability (default: the pipeline's own adr_span_gate, if it has one and it is on)."),
+    gate_classifier: Optional[str] = typer.Option(None, "--gate-classifier", help="Gate by this pipeline's tweet probability (doc.cats) instead of MODEL's, e.g. a slower, more accurate classifier; its threshold is --gate-threshold or, without it, chosen on this stream as tune-gate does."),
     output: Path = typer.Option(Path("metrics/stream_en_dev.json"), "--output", "-o", help="Metrics file."),
 ) -> None:
     """Span strict/relaxed P/R/F1, end-to-end relaxed F1 and false spans per 1,000 NoADR tweets
     on Task 3 dev alone, at the natural ADR rate and at each --rate; with and without the gate."""
     import spacy
 
+    from ..classification import predict_probabilities
     from ..evaluation.metrics import write_rows
     from ..evaluation.stream import (
         find_gate, natural_rate, precision_by_score, predict_stream, split_name, stream_rows,
+        tune_gate, with_probabilities,
     )
     from ..pipeline.meddra_linker import LINKER_FACTORIES
 
@@ -59,10 +62,19 @@ def evaluate_stream_cli(
     splits = {split_name(rate, natural): rate for rate in [None, natural, *rates]}
     nlp = spacy.load(model)
     gate = find_gate(nlp)
-    if gate_threshold is None and gate is not None and nlp.get_pipe(gate).gate:
+    if gate_threshold is None and gate is not None and nlp.get_pipe(gate).gate and gate_classifier is None:
         gate_threshold = nlp.get_pipe(gate).threshold
     linked = any(nlp.get_pipe_meta(name).factory in LINKER_FACTORIES for name in nlp.pipe_names)
     predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
+    if gate_classifier is not None:
+        try:
+            probabilities = predict_probabilities(spacy.load(gate_classifier), (tweet.text for tweet in tweets))
+        except ValueError as error:
+            msg.fail(f"--gate-classifier {gate_classifier}: {error}", exits=1)
+        predictions = with_probabilities(predictions, probabilities)
+        if gate_threshold is None:
+            gate_threshold, _curve = tune_gate(tweets, predictions, rate=natural, max_task3_drop=0.01)
+        variant = f"{variant}, gate by {gate_classifier} at {gate_threshold:.2f}"
     ungated = f"{variant} (gate off)" if gate_threshold is not None else variant
     try:
         rows = stream_rows(tweets, predictions, variant=ungated, splits=splits, gate_threshold=None, linked=linked)

@@ -128,6 +128,18 @@ def predict_stream(
     return predictions
 
 
+def with_probabilities(predictions: Sequence[PredictedTweet], probabilities: Sequence[float]) -> List[PredictedTweet]:
+    """The same spans, gated by other tweet probabilities (e.g. another pipeline's classifier).
+
+    predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
+    probabilities (Sequence[float]): One tweet probability per prediction.
+    RETURNS (List[PredictedTweet]): New predictions; the spans and scores are shared.
+    """
+    if len(predictions) != len(probabilities):
+        raise ValueError(f"{len(probabilities)} probabilities for {len(predictions)} predictions")
+    return [PredictedTweet(p, pred.spans, pred.scores) for pred, p in zip(predictions, probabilities)]
+
+
 def gated(prediction: PredictedTweet, threshold: Optional[float]) -> List[LinkedOffsets]:
     """The spans a gate at `threshold` keeps (all of them when `threshold` is None)."""
     if threshold is None or prediction.probability is None or prediction.probability >= threshold:
