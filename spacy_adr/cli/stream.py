@@ -74,8 +74,9 @@ def evaluate_stream_cli(
         predictions = with_probabilities(predictions, probabilities)
         if gate_threshold is None:
             gate_threshold, _curve = tune_gate(tweets, predictions, rate=natural, max_task3_drop=0.01)
-        variant = f"{variant}, gate by {gate_classifier} at {gate_threshold:.2f}"
     ungated = f"{variant} (gate off)" if gate_threshold is not None else variant
+    if gate_classifier is not None:
+        variant = f"{variant}, gate by {gate_classifier} at {gate_threshold:.2f}"
     try:
         rows = stream_rows(tweets, predictions, variant=ungated, splits=splits, gate_threshold=None, linked=linked)
         if gate_threshold is not None:
