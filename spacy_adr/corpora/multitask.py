@@ -27,7 +27,7 @@ from the teacher's mentions too (distillation, as the student NER of `ner-distil
 """
 import random
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Set
+from typing import Callable, Dict, Iterator, List, Optional, Set
 
 import spacy
 from spacy.language import Language
@@ -161,16 +161,16 @@ def multitask_corpus_v1(
         class_paths, label=label, negative_ratio=negative_ratio, seed=seed, limit=limit
     )
     excluded = read_tweet_keys(exclude)
-    silver: Dict[str, Doc] = {}
+    silver: Optional[Dict[str, Doc]] = None  # read on the first pass, which brings the vocab
     passes = 0
 
     def read(nlp: Language) -> Iterator[Example]:
-        nonlocal passes
+        nonlocal passes, silver
         rng = random.Random(seed + passes)
         passes += 1
         examples: List[Example] = list(classified(nlp))
-        if silver_paths and not silver:
-            silver.update(read_silver_docs(silver_paths, excluded, nlp.vocab))
+        if silver is None:
+            silver = read_silver_docs(silver_paths, excluded, nlp.vocab)
         if silver:
             examples = use_silver_entities(nlp, examples, silver, label)
             if passes == 1:
