@@ -3,20 +3,42 @@
 Two places hold them: a loaded pipeline (`set_inference`, this process only) and a saved
 pipeline's config.cfg (`save_inference`, what `spacy.load` reads; the project writes the
 shipped defaults there). The encoders are the shared transformer (`spacy-adr.
-NormTransformerModel.v1`: `quantize`, `length_groups` in its model config) and the MedDRA
-linker's sentence encoder (`quantize` in the component's config).
+NormTransformerModel.v1`: `quantize`, `length_groups` in its model config), a transformer
+that a component carries inside its own model (the gate's verifier, after
+`replace_listeners`: `spacy-adr.Tok2VecNormTransformer.v1`) and the MedDRA linker's sentence
+encoder (`quantize` in the component's config).
 """
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Union
 
 from spacy.language import Language
 from thinc.api import Config
 
 from .models.inference import check_length_groups, check_quantize
-from .models.norm_transformer import NormTransformerModel
+from .models.norm_transformer import NORM_TOK2VEC_ARCH, NormTransformerModel
 from .pipeline.meddra_linker import LINKER_FACTORIES, MeddraLinker
 
 NORM_TRANSFORMER_ARCH = "spacy-adr.NormTransformerModel.v1"
+TRANSFORMER_ARCHS = (NORM_TRANSFORMER_ARCH, NORM_TOK2VEC_ARCH)
+
+
+def _transformers(component) -> List[NormTransformerModel]:
+    """The norm-reading transformers in a component's model: the model itself (a shared
+    transformer) or nested in it (a classifier with its own copy)."""
+    model = getattr(component, "model", None)
+    if model is None or not hasattr(model, "walk"):
+        return []
+    return [node for node in model.walk() if isinstance(node, NormTransformerModel)]
+
+
+def _transformer_configs(block: object) -> Iterator[dict]:
+    """The transformer model blocks anywhere inside a component's config block."""
+    if isinstance(block, dict):
+        if block.get("@architectures") in TRANSFORMER_ARCHS:
+            yield block
+            return
+        for value in block.values():
+            yield from _transformer_configs(value)
 
 
 def inference_settings(nlp: Language) -> Dict[str, Dict[str, object]]:
@@ -27,9 +49,10 @@ def inference_settings(nlp: Language) -> Dict[str, Dict[str, object]]:
         "mixed", "bf16" or "fp32") and, for transformers, "length_groups".
     """
     settings: Dict[str, Dict[str, object]] = {}
-    for name, component in nlp.pipeline:
-        model = getattr(component, "model", None)
-        if isinstance(model, NormTransformerModel):
+    for name, component in nlp.components:
+        transformers = _transformers(component)
+        if transformers:
+            model = transformers[0]
             settings[name] = {"quantize": model.quantize or "fp32", "length_groups": model.length_groups}
         elif isinstance(component, MeddraLinker):
             settings[name] = {"quantize": component.quantize or "fp32"}
@@ -53,13 +76,14 @@ def set_inference(
     value = _check(quantize, "set_inference")
     linker_value = _check(linker_quantize, "set_inference")
     changed = []
-    for name, component in nlp.pipeline:
-        model = getattr(component, "model", None)
-        if isinstance(model, NormTransformerModel) and (quantize is not None or length_groups is not None):
-            if quantize is not None:
-                model.quantize = value
-            if length_groups is not None:
-                model.length_groups = check_length_groups(length_groups, "set_inference")
+    for name, component in nlp.components:
+        transformers = _transformers(component)
+        if transformers and (quantize is not None or length_groups is not None):
+            for model in transformers:
+                if quantize is not None:
+                    model.quantize = value
+                if length_groups is not None:
+                    model.length_groups = check_length_groups(length_groups, "set_inference")
             changed.append(name)
         elif isinstance(component, MeddraLinker) and linker_quantize is not None:
             component.quantize = linker_value
@@ -87,12 +111,13 @@ def save_inference(
     config = Config().from_disk(config_path, interpolate=False)
     changed = []
     for name, component in config.get("components", {}).items():
-        model = component.get("model", {})
-        if isinstance(model, dict) and model.get("@architectures") == NORM_TRANSFORMER_ARCH:
-            if quantize is not None:
-                model["quantize"] = value
-            if length_groups is not None:
-                model["length_groups"] = check_length_groups(length_groups, str(config_path))
+        models = list(_transformer_configs(component.get("model", {})))
+        if models:
+            for model in models:
+                if quantize is not None:
+                    model["quantize"] = value
+                if length_groups is not None:
+                    model["length_groups"] = check_length_groups(length_groups, str(config_path))
             if quantize is not None or length_groups is not None:
                 changed.append(name)
         elif component.get("factory") in LINKER_FACTORIES and linker_quantize is not None:

@@ -1,5 +1,5 @@
-"""`spacy-adr evaluate-stream` and `tune-gate`: span figures at a realistic ADR rate, and the
-gate threshold chosen on them."""
+"""`spacy-adr evaluate-stream`, `tune-gate` and `add-verifier`: span figures at a realistic ADR
+rate, the gate threshold chosen on them, and a second classifier for the gate to ask."""
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -140,3 +140,24 @@ def tune_gate_cli(
         ]
         write_rows(curve, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
         msg.good(f"Wrote {curve}")
+
+
+@app.command("add-verifier")
+def add_verifier_cli(
+    model: Path = typer.Argument(..., help="Pipeline folder with an adr_span_gate, changed in place.", exists=True, file_okay=False),
+    classifier: str = typer.Argument(..., help="Trained tweet classifier (folder or package) whose ADR probability the gate should read, e.g. training/textcat-en-base-bf16; 'none' leaves MODEL as it is."),
+    name: str = typer.Option("adr_verifier", "--name", help="The verifier's component name."),
+) -> None:
+    """Copy a tweet classifier, with its own encoder, into the pipeline as its span gate's
+    verifier: a disabled component that the gate asks only about tweets with ADR spans. Run
+    tune-gate afterwards: the gate's threshold then applies to the verifier's probability."""
+    from ..packaging.verifier import save_verifier
+
+    if classifier.lower() == "none":
+        msg.info(f"{model}: no verifier added (the gate reads the pipeline's own classifier)")
+        return
+    try:
+        gate = save_verifier(model, classifier, name=name)
+    except (ValueError, OSError) as error:
+        msg.fail(f"add-verifier {model} {classifier}: {error}", exits=1)
+    msg.good(f"{model}: {gate} now asks {name} (from {classifier}) about tweets with ADR spans")

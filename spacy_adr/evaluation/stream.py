@@ -98,7 +98,8 @@ def predict_stream(
     nlp: Language, texts: Iterable[str], *, label: str = "ADR", batch_size: int = 128,
     progress: bool = True,
 ) -> List[PredictedTweet]:
-    """Run the pipeline with its gate open: every ADR span the NER finds, with its code and score.
+    """Run the pipeline with its gate open: every ADR span the NER finds, with its code and score,
+    and the tweet probability the gate would read (its verifier's on tweets with spans).
 
     nlp (Language): The pipeline.
     texts (Iterable[str]): The tweets.
@@ -108,23 +109,29 @@ def predict_stream(
     RETURNS (List[PredictedTweet]): One prediction per tweet, in order.
     """
     texts = list(texts)
-    gate = find_gate(nlp)
-    gate_was_on = gate is not None and nlp.get_pipe(gate).gate
+    name = find_gate(nlp)
+    gate = nlp.get_pipe(name) if name is not None else None
+    settings = (gate.gate, gate.threshold) if gate is not None else None
     if gate is not None:
-        nlp.get_pipe(gate).gate = False
+        # Open: a gate with a verifier stays on at threshold 0, so that the verifier runs on
+        # the tweets with spans and keeps them all; without one the gate is simply off.
+        gate.gate, gate.threshold = gate.verifier is not None, 0.0
     try:
         predictions = []
         docs = nlp.pipe(texts, batch_size=batch_size)
         for doc in tqdm(docs, total=len(texts), desc="stream", disable=not progress):
             ents = [ent for ent in doc.ents if ent.label_ == label]
+            probability = doc.cats.get(label)
+            if gate is not None and gate.verifier is not None and ents:
+                probability = gate.tweet_probability(doc)
             predictions.append(PredictedTweet(
-                doc.cats.get(label),
+                probability,
                 [(ent.start_char, ent.end_char, ent.kb_id_) for ent in ents],
                 [ent._.adr_score for ent in ents],
             ))
     finally:
         if gate is not None:
-            nlp.get_pipe(gate).gate = gate_was_on
+            gate.gate, gate.threshold = settings
     return predictions
 
 

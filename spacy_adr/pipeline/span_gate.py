@@ -15,6 +15,14 @@ time). The gate replays the NER's greedy parse to read them, so the spans are ex
 `doc.ents`. (The NER's beam scores, softmaxed over whole parses of a greedily trained model,
 put every span at 0.99 or more on the dev stream: useless for ranking, measured.)
 
+A second opinion (`verifier`): the gate can ask another tweet classifier in the same
+pipeline, e.g. one on a larger encoder, instead of `doc.cats[category]`. The verifier is a
+disabled component with its own encoder (`spacy-adr add-verifier` puts one in), and the gate
+calls it only on the tweets that have ADR spans, a small share of a real stream, so a slow,
+accurate classifier costs little. Its probability opens the gate and is written to
+`doc.cats[category + "_verified"]` (e.g. "ADR_verified"); `doc.cats[category]` stays the
+pipeline's own classifier's, the tweet-level answer for every tweet.
+
 Every setting lives in the pipeline's config, so one override switches the gate off:
 `spacy.load("en_adr_smm4h", config={"components": {"adr_span_gate": {"gate": False}}})`.
 """
@@ -29,6 +37,7 @@ from spacy.util import minibatch
 from .. import extensions  # noqa: F401  (installs Span._.adr_score)
 
 CANDIDATES_KEY = "adr_candidates"
+VERIFIED_SUFFIX = "_verified"
 
 
 @Language.factory(
@@ -43,11 +52,12 @@ CANDIDATES_KEY = "adr_candidates"
         "ner": "ner",
         "score_spans": True,
         "candidates_key": CANDIDATES_KEY,
+        "verifier": None,
     },
 )
 def make_span_gate(
     nlp: Language, name: str, *, threshold: float, gate: bool, label: str, category: str,
-    ner: str, score_spans: bool, candidates_key: str,
+    ner: str, score_spans: bool, candidates_key: str, verifier: Optional[str],
 ) -> "SpanGate":
     """Create the `adr_span_gate` component.
 
@@ -58,11 +68,14 @@ def make_span_gate(
     ner (str): The name of the entity recognizer whose transitions score the spans.
     score_spans (bool): Write `span._.adr_score`; False saves the replay of the parse.
     candidates_key (str): The `doc.spans` key of the spans held back.
+    verifier (Optional[str]): The name of a disabled tweet classifier in the pipeline whose
+        probability of `category` opens the gate instead of `doc.cats[category]`; it runs only
+        on tweets with ADR spans. None: the pipeline's own classifier decides.
     RETURNS (SpanGate): The component.
     """
     return SpanGate(
         nlp, name, threshold=threshold, gate=gate, label=label, category=category, ner=ner,
-        score_spans=score_spans, candidates_key=candidates_key,
+        score_spans=score_spans, candidates_key=candidates_key, verifier=verifier,
     )
 
 
@@ -74,6 +87,7 @@ class SpanGate(Pipe):
         self, nlp: Language, name: str = "adr_span_gate", *, threshold: float = 0.5,
         gate: bool = True, label: str = "ADR", category: str = "ADR", ner: str = "ner",
         score_spans: bool = True, candidates_key: str = CANDIDATES_KEY,
+        verifier: Optional[str] = None,
     ) -> None:
         """Initialize the gate; see `make_span_gate` for the settings."""
         if not 0.0 <= threshold <= 1.0:
@@ -87,6 +101,12 @@ class SpanGate(Pipe):
         self.ner = ner
         self.score_spans = score_spans
         self.candidates_key = candidates_key
+        self.verifier = verifier or None
+
+    @property
+    def verified_category(self) -> str:
+        """RETURNS (str): The `doc.cats` key of the verifier's probability, e.g. "ADR_verified"."""
+        return self.category + VERIFIED_SUFFIX
 
     def __call__(self, doc: Doc) -> Doc:
         """Score and gate the ADR spans of one tweet.
@@ -106,6 +126,8 @@ class SpanGate(Pipe):
         for batch in minibatch(stream, size=batch_size):
             if self.score_spans:
                 self.write_scores(batch)
+            if self.gate and self.verifier is not None:
+                self.write_verified(batch)
             for doc in batch:
                 self.apply_gate(doc)
             yield from batch
@@ -138,6 +160,31 @@ class SpanGate(Pipe):
                 if ent.label_ == self.label:
                     ent._.adr_score = scores.get((ent.start, ent.end, ent.label_))
 
+    def write_verified(self, docs: List[Doc]) -> None:
+        """Ask the verifier about the tweets with ADR spans: `doc.cats[verified_category]`.
+
+        docs (List[Doc]): Tweets that went through the pipeline up to the gate.
+        """
+        with_spans = [doc for doc in docs if any(ent.label_ == self.label for ent in doc.ents)]
+        if not with_spans:
+            return
+        verifier = self._verifier()
+        scores = verifier.model.ops.to_numpy(verifier.predict(with_spans))
+        column = list(verifier.labels).index(self.category)
+        for doc, row in zip(with_spans, scores):
+            doc.cats[self.verified_category] = float(row[column])
+
+    def _verifier(self):
+        if self.verifier not in self.nlp.component_names:
+            raise ValueError(
+                f"{self.name}: no verifier {self.verifier!r} in the pipeline "
+                f"{self.nlp.component_names} (set verifier = null to gate by doc.cats[{self.category!r}])"
+            )
+        verifier = self.nlp.get_pipe(self.verifier)
+        if self.category not in getattr(verifier, "labels", ()) or not hasattr(verifier, "predict"):
+            raise ValueError(f"{self.name}: the verifier {self.verifier!r} does not classify {self.category!r}")
+        return verifier
+
     def apply_gate(self, doc: Doc) -> None:
         """Move the ADR entities of a tweet under the threshold to `doc.spans[candidates_key]`.
 
@@ -155,8 +202,15 @@ class SpanGate(Pipe):
             doc.ents = [ent for ent in doc.ents if ent.label_ != self.label]
 
     def tweet_probability(self, doc: Doc) -> float:
-        """`doc.cats[category]`, with a clear error when no classifier wrote it."""
-        probability: Optional[float] = doc.cats.get(self.category)
+        """The probability that opens the gate: the verifier's, or `doc.cats[category]`,
+        with a clear error when nothing wrote it."""
+        category = self.category if self.verifier is None else self.verified_category
+        probability: Optional[float] = doc.cats.get(category)
+        if probability is None and self.verifier is not None:
+            # A tweet that got its spans after the gate's batch was verified (e.g. a user
+            # calling apply_gate alone): ask now.
+            self.write_verified([doc])
+            probability = doc.cats.get(category)
         if probability is None:
             raise ValueError(
                 f"{self.name}: doc.cats has no {self.category!r}: the gate needs a tweet classifier "

@@ -17,8 +17,12 @@ from ..classification import ADR_LABEL, adr_classifier_name
 from ..pipeline.textcat_ensemble import TextcatEnsemble  # noqa: F401  (registers the factory)
 
 
-def _make_self_contained(nlp: Language, classifier: str) -> None:
-    """Give `classifier` its own copy of every upstream component it listens to."""
+def make_self_contained(nlp: Language, classifier: str) -> None:
+    """Give `classifier` its own copy of every upstream component it listens to.
+
+    nlp (Language): The pipeline, changed in place.
+    classifier (str): The name of the component that gets its own copies.
+    """
     for name, pipe in nlp.pipeline:
         if classifier in getattr(pipe, "listening_components", ()):
             nlp.replace_listeners(name, classifier, ["model.tok2vec"])
@@ -45,7 +49,7 @@ def assemble_ensemble(
         classifier = adr_classifier_name(nlp, label)
         if classifier is None:
             raise ValueError(f"{model}: no component writes doc.cats[{label!r}] with a threshold")
-        _make_self_contained(nlp, classifier)
+        make_self_contained(nlp, classifier)
         members.append((model, nlp, classifier))
     base = spacy.load(models[0])
     # Keep the annotators (normaliser, gazetteer): drop the classifier and what it listened to.
