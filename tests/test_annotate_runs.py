@@ -202,7 +202,8 @@ def test_span_scores_and_candidates(tmp_path):
     ])
     assert result.exit_code == 0, result.output
     first, second = read_jsonl(tmp_path / "out.jsonl")
-    assert list(first) == ["id", "adr_probability", "adr_label", "spans", "candidates"]
+    assert list(first) == ["id", "adr_probability", "adr_label", "spans", "candidates", "verified_probability"]
+    assert first["verified_probability"] is None  # this pipeline's gate has no verifier
     assert first["spans"][0]["score"] == 0.75 and list(first["spans"][0])[:5] == ["start", "end", "text", "label", "score"]
     assert first["candidates"] == [{"start": 5, "end": 9, "text": "pill", "label": "ADR", "score": 0.25}]
     assert second["candidates"] == [] and second["spans"] == []

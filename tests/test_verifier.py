@@ -4,6 +4,7 @@ import pytest
 import spacy
 from spacy.language import Language
 
+from spacy_adr.annotate.outputs import build_record
 from spacy_adr.inference_settings import inference_settings, save_inference, set_inference
 from spacy_adr.packaging.verifier import add_verifier, save_verifier
 from spacy_adr.pipeline.span_gate import CANDIDATES_KEY
@@ -69,6 +70,11 @@ def test_verifier_gates_spans_and_runs_on_tweets_with_spans_only(classifier):
     assert add_verifier(nlp, spacy.load(path)) == "adr_span_gate"
     assert "adr_verifier" in nlp.disabled and "transformer" not in nlp.component_names
     check_gated_by_the_verifier(nlp, probabilities)
+    # annotate --candidates writes what opened (or shut) the gate
+    records = [build_record(doc, record_id=i, candidates=True) for i, doc in enumerate(nlp.pipe(TEXTS))]
+    assert records[UNMARKED]["verified_probability"] is None
+    assert records[3]["verified_probability"] == pytest.approx(probabilities[3], abs=1e-5)
+    assert [c["text"] for c in records[3]["candidates"]] == ["pharmacy"]
     # Gate off: no verifier run, every span kept
     nlp.get_pipe("adr_span_gate").gate = False
     docs = list(nlp.pipe(TEXTS))

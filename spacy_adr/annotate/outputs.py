@@ -15,6 +15,7 @@ from spacy.tokens import Doc, Span
 from .. import extensions  # noqa: F401  (installs Span._.meddra_term, Span._.adr_score)
 from ..classification import adr_threshold  # noqa: F401  (part of this module's API)
 from .chunks import errors_path_for  # noqa: F401  (part of this module's API)
+from ..pipeline.span_gate import CANDIDATES_KEY, VERIFIED_SUFFIX
 from .cleaning import clean_text, printable_id
 from .inputs import InputRecord
 
@@ -23,7 +24,8 @@ OUTPUT_FORMATS = ("jsonl", "smm4h-tsv")
 SMM4H_COLUMNS = [
     "tweet_id", "begin", "end", "type", "extraction", "drug", "tweet", "meddra_code", "meddra_term"
 ]
-CANDIDATES_KEY = "adr_candidates"
+# What the gate writes: the spans it held back, and its verifier's probability.
+VERIFIED_CATEGORY = "ADR" + VERIFIED_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,11 @@ def build_record(
     threshold (Optional[float]): ADR decision threshold; None when the pipeline has no ADR
         classifier, and then `adr_label` is None.
     candidates (bool): Add `candidates`: the ADR spans a gate held back because the tweet's
-        probability was under its threshold (`doc.spans["adr_candidates"]`).
-    RETURNS (Dict[str, Any]): {id, text?, adr_probability, adr_label, spans, candidates?}; span
-        offsets are character offsets into the text.
+        probability was under its threshold (`doc.spans["adr_candidates"]`), and
+        `verified_probability`: the probability of the gate's verifier, which opens the gate
+        when the pipeline has one (None where it did not run: no verifier, or no ADR span).
+    RETURNS (Dict[str, Any]): {id, text?, adr_probability, adr_label, spans, candidates?,
+        verified_probability?}; span offsets are character offsets into the text.
     """
     record: Dict[str, Any] = {"id": record_id}
     if include_text:
@@ -80,6 +84,7 @@ def build_record(
     if candidates:
         held_back = doc.spans.get(CANDIDATES_KEY, [])
         record["candidates"] = [_candidate_record(span) for span in held_back]
+        record["verified_probability"] = _finite(doc.cats.get(VERIFIED_CATEGORY))
     return record
 
 
