@@ -385,3 +385,27 @@ def test_benchmark_times_each_component_and_the_linker(fixtures_dir, encoder_dir
     assert set(timings) == {"seconds_tokenizer", "seconds_toy_adr_ents", "seconds_adr_meddra_linker",
                             "linker_mentions", "linker_mentions_per_s"}
     assert timings["linker_mentions"] == 3 and timings["linker_mentions_per_s"] > 0
+
+
+def test_remembered_links_are_the_same_and_cost_no_encoding(linker, monkeypatch):
+    texts = ["headache", "sick to my stomach", "headache", "hair falling out", "headache"]
+    fresh = linker.link_texts(texts)
+    encoded: List[List[str]] = []
+    encode = linker.encode
+    monkeypatch.setattr(linker, "encode", lambda batch: encoded.append(list(batch)) or encode(batch))
+    linker.cache_size = 2
+    assert linker.link_remembered(texts) == fresh
+    assert encoded == [["headache", "sick to my stomach", "hair falling out"]]  # each text once
+    assert list(linker._cache) == ["sick to my stomach", "hair falling out"]  # the last two
+    assert linker.link_remembered(["hair falling out", "headache"]) == [fresh[3], fresh[0]]
+    assert encoded[1:] == [["headache"]]  # only the forgotten one
+    # A new threshold changes answers: nothing remembered is used
+    linker.cfg["threshold"] = 0.0
+    assert [link.method for link in linker.link_remembered(["headache"])] == ["classifier"]
+    assert encoded[2:] == [["headache"]]
+    # 0 remembers nothing; a negative size is an error
+    linker.cache_size = 0
+    linker.link_remembered(["headache"])
+    assert encoded[3:] == [["headache"]] and len(linker._cache) == 1
+    with pytest.raises(ValueError, match="cache_size"):
+        MeddraLinker(cache_size=-1)

@@ -36,6 +36,7 @@ transformer), `classifier.safetensors` and `index/` (the vectors of the LLT name
 added mentions in bf16, with their codes; never the mention texts, which are licensed data):
 about 155 MB for MiniLM-L6 and 79,507 LLTs.
 """
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -64,7 +65,9 @@ CLASSIFIER_FILE = "classifier.safetensors"
 METHOD_METRIC = "metric"
 METHOD_CLASSIFIER = "classifier"
 
-DEFAULT_CONFIG = {"threshold": None, "top_k": 0, "labels": ["ADR"], "batch_size": 256, "quantize": None}
+DEFAULT_CONFIG = {
+    "threshold": None, "top_k": 0, "labels": ["ADR"], "batch_size": 256, "quantize": None, "cache_size": 100_000,
+}
 # Both factories make a `ConceptLinker`: code that looks for "the linker" in a pipeline should
 # check for either.
 LINKER_FACTORIES = ("adr_meddra_linker", "adr_concept_linker")
@@ -87,6 +90,7 @@ def make_concept_linker(
     labels: List[str],
     batch_size: int,
     quantize: Optional[str] = None,
+    cache_size: int = 100_000,
 ) -> "ConceptLinker":
     """Create the `adr_concept_linker` or `adr_meddra_linker` component (empty; its parts,
     the KB among them, come at `initialize`). Both names make the same component: the MedDRA
@@ -104,10 +108,14 @@ def make_concept_linker(
     quantize (Optional[str]): "int8", "mixed" or "bf16" to encode mentions with a quantised copy of
         the encoder (CPU; `spacy_adr.models.inference`); None for fp32. The saved encoder
         stays fp32.
+    cache_size (int): Remember the links of this many distinct mention texts (least recently
+        used go first): a dump repeats its mentions ("headache", "cant sleep") over and over,
+        and a remembered one costs no encoding and no search; 0 remembers none.
     RETURNS (ConceptLinker): The component.
     """
     return ConceptLinker(
-        nlp, name, threshold=threshold, top_k=top_k, labels=labels, batch_size=batch_size, quantize=quantize
+        nlp, name, threshold=threshold, top_k=top_k, labels=labels, batch_size=batch_size, quantize=quantize,
+        cache_size=cache_size,
     )
 
 
@@ -207,8 +215,11 @@ class ConceptLinker:
         labels: Iterable[str] = ("ADR",),
         batch_size: int = 256,
         quantize: Optional[str] = None,
+        cache_size: int = 100_000,
     ) -> None:
         """Create an empty linker. See `make_meddra_linker` for the arguments."""
+        if cache_size < 0:
+            raise ValueError(f"{name}: cache_size must be 0 or more, got {cache_size}")
         self.name = name
         self.cfg: Dict[str, Any] = {
             "threshold": threshold,
@@ -221,6 +232,9 @@ class ConceptLinker:
         # Not in cfg: cfg is saved with the component and would override the config on load.
         self.quantize = check_quantize(quantize, name)
         self.quantized = InferenceCopy()
+        self.cache_size = cache_size
+        self._cache: "OrderedDict[str, Link]" = OrderedDict()
+        self._cache_settings: Optional[Tuple[Any, ...]] = None
         self.kb: Optional[KnowledgeBase] = None
         self.encoder: Any = None
         self.index: Optional[ConceptIndex] = None
@@ -298,6 +312,7 @@ class ConceptLinker:
             raise ValueError(f"{self.name}: the concept index does not match the KB")
         self.index = index
         self._n_names = n_names
+        self._cache.clear()
 
     def add_mentions(self, texts: Sequence[str], codes: Sequence[str]) -> None:
         """Add labelled mentions to the metric path's index as extra names of their concepts.
@@ -312,6 +327,7 @@ class ConceptLinker:
         if unknown:
             raise ValueError(f"{self.name}: mention codes not in the {self.kb.label} KB: {unknown[:5]}")
         self.index.extend(self.encode(list(texts)), codes)
+        self._cache.clear()
 
     @property
     def n_mentions(self) -> int:
@@ -403,6 +419,36 @@ class ConceptLinker:
         self._require_initialized()
         return self.link_vectors(self.encode(texts), **kwargs)
 
+    def link_remembered(self, texts: List[str]) -> List[Link]:
+        """`link_texts` with the component's settings, remembering the links of the last
+        `cache_size` distinct texts; a text seen before is neither encoded nor searched again.
+
+        texts (List[str]): The mentions.
+        RETURNS (List[Link]): One answer per mention.
+        """
+        if not self.cache_size:
+            return self.link_texts(texts)
+        # A change of threshold, top_k or quantisation changes the answers: forget them.
+        settings = (self.threshold, self.cfg["top_k"], self.quantize)
+        if settings != self._cache_settings:
+            self._cache.clear()
+            self._cache_settings = settings
+        found: Dict[str, Link] = {}
+        for text in texts:
+            if text in self._cache and text not in found:
+                self._cache.move_to_end(text)
+                found[text] = self._cache[text]
+        new = list(dict.fromkeys(text for text in texts if text not in found))
+        for text, link in zip(new, self.link_texts(new)):
+            found[text] = self._cache[text] = link
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return [found[text] for text in texts]
+
+    def forget_links(self) -> None:
+        """Empty the memory of `link_remembered` (e.g. before timing the linker)."""
+        self._cache.clear()
+
     def __call__(self, doc: Doc) -> Doc:
         """Link the entities of one document.
 
@@ -422,7 +468,7 @@ class ConceptLinker:
         labels = set(self.cfg["labels"])
         for docs in minibatch(stream, size=batch_size or self.cfg["batch_size"]):
             mentions = [(doc, ent) for doc in docs for ent in doc.ents if ent.label_ in labels]
-            links = self.link_texts([ent.text for _, ent in mentions])
+            links = self.link_remembered([ent.text for _, ent in mentions])
             by_doc: Dict[int, Dict[Tuple[int, int], Link]] = {}
             for (doc, ent), link in zip(mentions, links):
                 by_doc.setdefault(id(doc), {})[(ent.start, ent.end)] = link
