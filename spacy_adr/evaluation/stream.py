@@ -246,14 +246,26 @@ def save_gate_threshold(model_dir: Union[str, Path], threshold: float) -> str:
     threshold (float): The new threshold.
     RETURNS (str): The name of the gate component.
     """
+    return save_gate_setting(model_dir, "threshold", float(threshold))
+
+
+def save_gate_setting(model_dir: Union[str, Path], key: str, value: object) -> str:
+    """Store one setting of the gate in a saved pipeline's config.cfg, where the gate reads it
+    (the gate has no files of its own: `nlp.to_disk` writes the settings it was created with).
+
+    model_dir (Union[str, Path]): The pipeline folder, changed in place.
+    key (str): The setting, e.g. "threshold" or "verifier".
+    value (object): Its new value.
+    RETURNS (str): The name of the gate component.
+    """
     config_path = Path(model_dir) / "config.cfg"
     if not config_path.exists():
         raise ValueError(f"{model_dir}: not a saved pipeline (no config.cfg)")
     config = Config().from_disk(config_path, interpolate=False)
     names = [name for name, component in config["components"].items() if component.get("factory") == GATE_FACTORY]
     if not names:
-        raise ValueError(f"{config_path}: no {GATE_FACTORY} component to store a gate threshold in")
-    config["components"][names[0]]["threshold"] = float(threshold)
+        raise ValueError(f"{config_path}: no {GATE_FACTORY} component to store a gate {key} in")
+    config["components"][names[0]][key] = value
     config.to_disk(config_path)
     return names[0]
 

@@ -13,21 +13,12 @@ from typing import Union
 
 import spacy
 from spacy.language import Language
-from thinc.api import Config
 
 from ..classification import ADR_LABEL, adr_classifier_name
-from ..pipeline.span_gate import SpanGate
+from ..evaluation.stream import find_gate, save_gate_setting
 from ..training.textcat_ensemble import make_self_contained
 
 VERIFIER_NAME = "adr_verifier"
-
-
-def gate_name(nlp: Language) -> str:
-    """The name of the pipeline's span gate; an error when it has none."""
-    for name, component in nlp.components:
-        if isinstance(component, SpanGate):
-            return name
-    raise ValueError(f"the pipeline {nlp.pipe_names} has no adr_span_gate to give a verifier")
 
 
 def check_same_annotators(nlp: Language, classifier_nlp: Language, classifier: str) -> None:
@@ -67,7 +58,9 @@ def add_verifier(
     label (str): The category the gate reads.
     RETURNS (str): The name of the gate that now asks the verifier.
     """
-    gate = gate_name(nlp)
+    gate = find_gate(nlp)
+    if gate is None:
+        raise ValueError(f"the pipeline {nlp.pipe_names} has no adr_span_gate to give a verifier")
     classifier = adr_classifier_name(classifier_nlp, label)
     if classifier is None:
         raise ValueError(f"no enabled component of {classifier_nlp.pipe_names} writes doc.cats[{label!r}] with a threshold")
@@ -103,9 +96,5 @@ def save_verifier(
     nlp = spacy.load(model_dir)
     gate = add_verifier(nlp, spacy.load(classifier), name=name, label=label)
     nlp.to_disk(model_dir)
-    # nlp.to_disk writes the settings the gate was created with: record the verifier as well.
-    config_path = model_dir / "config.cfg"
-    config = Config().from_disk(config_path, interpolate=False)
-    config["components"][gate]["verifier"] = name
-    config.to_disk(config_path)
+    save_gate_setting(model_dir, "verifier", name)
     return gate
