@@ -100,6 +100,10 @@ def test_gate_errors_are_clear():
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="threshold must be in"):
         nlp.add_pipe("adr_span_gate", config={"threshold": 1.5})
+    with pytest.raises(ValueError, match="verifier_weight must be in"):
+        nlp.add_pipe("adr_span_gate", config={"verifier_weight": -0.1})
+    with pytest.raises(ValueError, match="needs the span scores"):
+        nlp.add_pipe("adr_span_gate", config={"min_span_score": 0.5, "score_spans": False})
     nlp.add_pipe("adr_span_gate", config={"score_spans": False})
     doc = nlp.make_doc("pill made me sick")
     doc.ents = [doc.char_span(13, 17, label="ADR")]
@@ -109,3 +113,38 @@ def test_gate_errors_are_clear():
     scored.add_pipe("adr_span_gate")
     with pytest.raises(ValueError, match="no component 'ner'"):
         scored.get_pipe("adr_span_gate")(doc)
+
+
+def test_a_minimum_span_score_holds_back_doubtful_spans_of_open_tweets(trained_ner_pipeline):
+    nlp = trained_ner_pipeline
+    nlp.add_pipe("adr_span_gate", config={"gate": False})
+    try:
+        scores = {ent.text: ent._.adr_score for doc in nlp.pipe(TWEET_PROBABILITY) for ent in doc.ents}
+    finally:
+        nlp.remove_pipe("adr_span_gate")
+    cut = sorted(scores.values())[1]  # the least sure span falls under it, the others reach it
+    nlp.add_pipe("adr_span_gate", config={"threshold": 0.0, "min_span_score": cut})
+    try:
+        docs = list(nlp.pipe(TWEET_PROBABILITY))
+        kept = [ent.text for doc in docs for ent in doc.ents]
+        held = [span.text for doc in docs for span in doc.spans[CANDIDATES_KEY]]
+        assert sorted(kept) == sorted(text for text, score in scores.items() if score >= cut)
+        assert held == [text for text, score in scores.items() if score < cut]
+    finally:
+        nlp.remove_pipe("adr_span_gate")
+
+
+def test_the_gate_mixes_the_verifier_and_the_classifier_by_weight():
+    nlp = spacy.blank("en")
+    for weight, kept in [(1.0, True), (0.5, True), (0.0, False)]:
+        gate = nlp.add_pipe("adr_span_gate", name=f"gate_{weight}", config={
+            "score_spans": False, "threshold": 0.5, "verifier": "adr_verifier", "verifier_weight": weight})
+        doc = nlp.make_doc("pill made me sick")
+        doc.ents = [doc.char_span(13, 17, label="ADR")]
+        doc.cats = {"ADR": 0.2, "ADR_verified": 0.9}  # the mean is 0.55
+        gate.apply_gate(doc)
+        assert (len(doc.ents) == 1) == kept and (len(doc.spans[CANDIDATES_KEY]) == 0) == kept
+    from spacy_adr.pipeline.span_gate import gate_probability
+
+    assert gate_probability(0.2, 0.9, 0.25) == pytest.approx(0.375)
+    assert gate_probability(0.2, None, 0.25) == pytest.approx(0.2)  # a tweet not verified

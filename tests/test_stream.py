@@ -4,7 +4,7 @@ import spacy
 from spacy.tokens import DocBin
 
 from spacy_adr.evaluation.stream import (
-    PredictedTweet, StreamTweet, read_stream, save_gate_threshold, stream_scores, tune_gate,
+    GateRule, PredictedTweet, StreamTweet, read_stream, save_gate_rule, stream_scores, tune_gate,
     with_probabilities,
 )
 
@@ -30,7 +30,7 @@ PREDICTIONS = [
 
 
 def test_span_tweets_alone_are_the_enriched_setting():
-    row = stream_scores(TWEETS, PREDICTIONS, rate=None, gate_threshold=None)
+    row = stream_scores(TWEETS, PREDICTIONS, rate=None, gate=None)
     assert (row["strict_p"], row["strict_r"]) == pytest.approx((1 / 3, 1 / 2))
     assert (row["relaxed_p"], row["relaxed_r"]) == pytest.approx((2 / 3, 1.0))
     assert (row["e2e_relaxed_p"], row["e2e_relaxed_r"]) == pytest.approx((1 / 3, 1 / 2))
@@ -41,18 +41,18 @@ def test_span_tweets_alone_are_the_enriched_setting():
 
 def test_a_rate_weights_the_noadr_tweets():
     # Two ADR tweets and four NoADR ones: at a rate of 0.5 each NoADR tweet counts 0.5 times
-    row = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate_threshold=None)
+    row = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate=None)
     assert row["noadr_weight"] == pytest.approx(0.5)
     assert row["n_pred"] == pytest.approx(2 + 0.5 * 4)
     assert (row["strict_p"], row["relaxed_p"], row["relaxed_r"]) == pytest.approx((1 / 4, 2 / 4, 1.0))
     assert row["false_spans_per_1000_noadr"] == pytest.approx(1000 * 4 / 4)
     # A rarer ADR rate weighs the false spans more: precision falls, recall stays
-    rare = stream_scores(TWEETS, PREDICTIONS, rate=0.1, gate_threshold=None)
+    rare = stream_scores(TWEETS, PREDICTIONS, rate=0.1, gate=None)
     assert rare["relaxed_p"] < row["relaxed_p"] and rare["relaxed_r"] == row["relaxed_r"]
 
 
 def test_the_gate_keeps_spans_of_tweets_at_or_above_its_threshold():
-    row = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate_threshold=0.5)
+    row = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate=GateRule(0.5))
     # A1 and N3 pass the gate
     assert row["n_pred"] == pytest.approx(1 + 0.5 * 2)
     assert (row["relaxed_p"], row["relaxed_r"], row["strict_p"]) == pytest.approx((0.5, 0.5, 0.5))
@@ -63,7 +63,7 @@ def test_another_classifier_can_gate_the_same_spans():
     # A classifier that scores A1 and A2 high and every NoADR tweet low keeps only true tweets
     other = with_probabilities(PREDICTIONS, [0.9, 0.8, 0.1, 0.1, 0.1, 0.2])
     assert [p.spans for p in other] == [p.spans for p in PREDICTIONS]
-    row = stream_scores(TWEETS, other, rate=0.5, gate_threshold=0.5)
+    row = stream_scores(TWEETS, other, rate=0.5, gate=GateRule(0.5))
     assert row["false_spans_per_1000_noadr"] == 0.0
     assert (row["relaxed_p"], row["relaxed_r"]) == pytest.approx((1.0, 1.0))
     with pytest.raises(ValueError, match="5 probabilities for 6 predictions"):
@@ -72,20 +72,62 @@ def test_another_classifier_can_gate_the_same_spans():
 
 def test_tune_gate_takes_the_best_stream_f1_and_the_lowest_tied_threshold():
     # Between 0.21 and 0.30 the gate drops T3 and N1 and keeps A2: relaxed F1 0.8, the best
-    threshold, curve = tune_gate(TWEETS, PREDICTIONS, rate=0.5)
-    assert threshold == pytest.approx(0.21)
-    best = next(row for row in curve if row["gate_threshold"] == threshold)
+    gate, curve = tune_gate(TWEETS, PREDICTIONS, rate=0.5)
+    assert gate == GateRule(pytest.approx(0.21), 1.0, 0.0)
+    best = next(row for row in curve if row["gate_threshold"] == gate.threshold)
     assert best["relaxed_f"] == pytest.approx(0.8)
     assert best["task3_relaxed_r"] == pytest.approx(1.0)
+    # The curve's rows are those stream_scores gives for the same gate
+    assert best["relaxed_p"] == pytest.approx(stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate=gate)["relaxed_p"])
+
+
+# The same spans with a verifier's probability on the tweets with spans and a score per span:
+# the verifier is sure of A1 and A2 but also of N1; the classifier is not of A2 and likes N3.
+VERIFIED = [
+    PredictedTweet(0.9, [(0, 4, "c1")], [0.95], verified=0.9),
+    PredictedTweet(0.3, [(5, 8, "c3")], [0.9], verified=0.9),
+    PredictedTweet(0.2, [(0, 3, "")], [0.4], verified=0.2),
+    PredictedTweet(0.1, [(0, 2, "x")], [0.95], verified=0.9),
+    PredictedTweet(0.8, [], [], verified=None),
+    PredictedTweet(0.6, [(1, 3, ""), (4, 6, "")], [0.3, 0.95], verified=0.4),
+]
+
+
+def test_the_gate_mixes_the_verifier_with_the_classifier_by_its_weight():
+    verifier_alone = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=GateRule(0.7, 1.0))
+    assert verifier_alone["n_pred"] == pytest.approx(2 + 0.5 * 1)  # A1, A2 and N1
+    # The mean: A1 0.9, A2 0.6, T3 0.2, N1 0.5, N3 0.5
+    mean = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=GateRule(0.55, 0.5))
+    assert mean["n_pred"] == pytest.approx(2)  # A1 and A2
+    classifier_alone = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=GateRule(0.5, 0.0))
+    assert classifier_alone["n_pred"] == pytest.approx(1 + 0.5 * 2)  # A1 and N3's two
+
+
+def test_a_minimum_span_score_drops_doubtful_spans_of_open_tweets():
+    row = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=GateRule(0.0, 1.0, 0.5))
+    # T3's span (0.4) and N3's first (0.3) are dropped; unscored spans would stay
+    assert row["n_pred"] == pytest.approx(2 + 0.5 * 2)
+    unscored = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate=GateRule(0.0, 1.0, 0.5))
+    assert unscored["n_pred"] == pytest.approx(2 + 0.5 * 4)
+
+
+def test_tune_gate_searches_weights_and_span_scores():
+    gate, curve = tune_gate(TWEETS, VERIFIED, rate=0.5, verifier_weights=(0.0, 0.5, 1.0), min_span_scores=(0.0, 0.5))
+    assert len(curve) == 2 * 3 * 100
+    # Only the mean, at 0.51-0.6, keeps A1 and A2 and drops T3, N1 and N3: every span right
+    assert (gate.verifier_weight, gate.min_span_score) == (0.5, 0.0)
+    assert gate.threshold == pytest.approx(0.51)
+    best = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=gate)
+    assert (best["relaxed_p"], best["relaxed_r"], best["false_spans_per_1000_noadr"]) == pytest.approx((1.0, 1.0, 0.0))
 
 
 def test_stream_errors():
     with pytest.raises(ValueError, match="ADR rate is in"):
-        stream_scores(TWEETS, PREDICTIONS, rate=1.5, gate_threshold=None)
+        stream_scores(TWEETS, PREDICTIONS, rate=1.5, gate=None)
     with pytest.raises(ValueError, match="5 predictions for 6 tweets"):
-        stream_scores(TWEETS, PREDICTIONS[:5], rate=0.5, gate_threshold=None)
+        stream_scores(TWEETS, PREDICTIONS[:5], rate=0.5, gate=None)
     with pytest.raises(ValueError, match="needs ADR and NoADR tweets"):
-        stream_scores(TWEETS[:2], PREDICTIONS[:2], rate=0.5, gate_threshold=None)
+        stream_scores(TWEETS[:2], PREDICTIONS[:2], rate=0.5, gate=None)
 
 
 def write_docs(path, items):
@@ -125,15 +167,16 @@ def test_read_stream_leaves_out_seen_and_adr_tweets(tmp_path):
         read_stream(spans, tmp_path / "missing.spacy")
 
 
-def test_save_gate_threshold_writes_the_config(tmp_path):
+def test_save_gate_rule_writes_the_config(tmp_path):
     nlp = spacy.blank("en")
-    nlp.add_pipe("adr_span_gate", config={"score_spans": False})
+    nlp.add_pipe("adr_span_gate")
     nlp.to_disk(tmp_path / "gated")
-    assert save_gate_threshold(tmp_path / "gated", 0.37) == "adr_span_gate"
-    assert spacy.load(tmp_path / "gated").get_pipe("adr_span_gate").threshold == pytest.approx(0.37)
+    assert save_gate_rule(tmp_path / "gated", GateRule(0.37, 0.5, 0.8)) == "adr_span_gate"
+    gate = spacy.load(tmp_path / "gated").get_pipe("adr_span_gate")
+    assert (gate.threshold, gate.verifier_weight, gate.min_span_score) == pytest.approx((0.37, 0.5, 0.8))
     spacy.blank("en").to_disk(tmp_path / "plain")
     with pytest.raises(ValueError, match="no adr_span_gate component"):
-        save_gate_threshold(tmp_path / "plain", 0.5)
+        save_gate_rule(tmp_path / "plain", GateRule(0.5))
 
 
 def test_precision_by_score_band():
@@ -152,12 +195,22 @@ def test_precision_by_score_band():
 def test_tune_gate_can_protect_the_enriched_figures():
     # Ungated, the span tweets alone have relaxed F1 0.8 (P 2/3, R 1); from 0.31 on, A2 is lost
     # there (F1 0.5 at most), and at 0.21-0.30 T3 is dropped (F1 1.0): within any limit
-    threshold, curve = tune_gate(TWEETS, PREDICTIONS, rate=0.5, max_task3_drop=0.01)
-    assert threshold == pytest.approx(0.21)
+    gate, curve = tune_gate(TWEETS, PREDICTIONS, rate=0.5, max_task3_drop=0.01)
+    assert gate.threshold == pytest.approx(0.21)
     assert curve[0]["task3_relaxed_f"] == pytest.approx(0.8)
     # A stream that prefers a high gate: N3 (0.6) gets many more false spans
     noisy = list(PREDICTIONS)
     noisy[5] = PredictedTweet(0.6, [(i, i + 1, "") for i in range(0, 20, 2)])
     free, _ = tune_gate(TWEETS, noisy, rate=0.5)
     protected, _ = tune_gate(TWEETS, noisy, rate=0.5, max_task3_drop=0.01)
-    assert free > 0.6 and protected <= 0.3
+    assert free.threshold > 0.6 and protected.threshold <= 0.3
+
+
+def test_best_by_setting_gives_one_row_per_weight_and_span_score():
+    from spacy_adr.evaluation.stream import best_by_setting
+
+    gate, curve = tune_gate(TWEETS, VERIFIED, rate=0.5, verifier_weights=(0.5, 1.0), min_span_scores=(0.0, 0.5))
+    rows = best_by_setting(curve)
+    assert [(row["verifier_weight"], row["min_span_score"]) for row in rows] == [(0.5, 0.0), (1.0, 0.0), (0.5, 0.5), (1.0, 0.5)]
+    best = max(rows, key=lambda row: row["relaxed_f"])
+    assert (best["gate_threshold"], best["verifier_weight"], best["min_span_score"]) == (gate.threshold, gate.verifier_weight, gate.min_span_score)

@@ -65,9 +65,10 @@ def build_record(
     threshold (Optional[float]): ADR decision threshold; None when the pipeline has no ADR
         classifier, and then `adr_label` is None.
     candidates (bool): Add `candidates`: the ADR spans a gate held back because the tweet's
-        probability was under its threshold (`doc.spans["adr_candidates"]`), and
-        `verified_probability`: the probability of the gate's verifier, which opens the gate
-        when the pipeline has one (None where it did not run: no verifier, or no ADR span).
+        probability was under its threshold or their score under its `min_span_score`
+        (`doc.spans["adr_candidates"]`), and `verified_probability`: the probability of the
+        gate's verifier, which opens the gate (alone or mixed with `adr_probability`) when the
+        pipeline has one (None where it did not run: no verifier, or no ADR span).
     RETURNS (Dict[str, Any]): {id, text?, adr_probability, adr_label, spans, candidates?,
         verified_probability?}; span offsets are character offsets into the text.
     """

@@ -52,7 +52,7 @@ def evaluate_stream_cli(
     from ..classification import predict_probabilities
     from ..evaluation.metrics import write_rows
     from ..evaluation.stream import (
-        find_gate, natural_rate, precision_by_score, predict_stream, split_name, stream_rows,
+        GateRule, find_gate, natural_rate, precision_by_score, predict_stream, split_name, stream_rows,
         tune_gate, with_probabilities,
     )
     from ..pipeline.meddra_linker import LINKER_FACTORIES
@@ -61,9 +61,14 @@ def evaluate_stream_cli(
     natural = natural_rate(noadr)
     splits = {split_name(rate, natural): rate for rate in [None, natural, *rates]}
     nlp = spacy.load(model)
-    gate = find_gate(nlp)
-    if gate_threshold is None and gate is not None and nlp.get_pipe(gate).gate and gate_classifier is None:
-        gate_threshold = nlp.get_pipe(gate).threshold
+    name = find_gate(nlp)
+    own = nlp.get_pipe(name) if name is not None else None
+    gate = None
+    if gate_threshold is not None or (own is not None and own.gate and gate_classifier is None):
+        # The pipeline's own gate, or its other settings with --gate-threshold's threshold
+        gate = GateRule(own.threshold, own.verifier_weight, own.min_span_score) if own is not None else GateRule(0.0)
+        if gate_threshold is not None:
+            gate = GateRule(gate_threshold, gate.verifier_weight, gate.min_span_score)
     linked = any(nlp.get_pipe_meta(name).factory in LINKER_FACTORIES for name in nlp.pipe_names)
     predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
     if gate_classifier is not None:
@@ -72,15 +77,16 @@ def evaluate_stream_cli(
         except ValueError as error:
             msg.fail(f"--gate-classifier {gate_classifier}: {error}", exits=1)
         predictions = with_probabilities(predictions, probabilities)
-        if gate_threshold is None:
-            gate_threshold, _curve = tune_gate(tweets, predictions, rate=natural, max_task3_drop=0.01)
-    ungated = f"{variant} (gate off)" if gate_threshold is not None else variant
+        gate = GateRule(gate_threshold) if gate_threshold is not None else None
+        if gate is None:
+            gate, _curve = tune_gate(tweets, predictions, rate=natural, max_task3_drop=0.01)
+    ungated = f"{variant} (gate off)" if gate is not None else variant
     if gate_classifier is not None:
-        variant = f"{variant}, gate by {gate_classifier} at {gate_threshold:.2f}"
+        variant = f"{variant}, gate by {gate_classifier} at {gate.threshold:.2f}"
     try:
-        rows = stream_rows(tweets, predictions, variant=ungated, splits=splits, gate_threshold=None, linked=linked)
-        if gate_threshold is not None:
-            rows += stream_rows(tweets, predictions, variant=variant, splits=splits, gate_threshold=gate_threshold, linked=linked)
+        rows = stream_rows(tweets, predictions, variant=ungated, splits=splits, gate=None, linked=linked)
+        if gate is not None:
+            rows += stream_rows(tweets, predictions, variant=variant, splits=splits, gate=gate, linked=linked)
     except ValueError as error:
         msg.fail(f"{spans} + {noadr}: {error}", exits=1)
     bands = [
@@ -96,47 +102,79 @@ def evaluate_stream_cli(
     msg.good(f"Wrote {output}")
 
 
+# The settings tune-gate tries besides every threshold at 0.01, when the gate has a verifier
+# and when the spans are scored
+VERIFIER_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+MIN_SPAN_SCORES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
 @app.command("tune-gate")
 def tune_gate_cli(
     model: Path = typer.Argument(..., help="Pipeline folder with an adr_span_gate, changed in place.", exists=True, file_okay=False),
     spans: Path = typer.Option(Path("corpus/task3/dev.spacy"), "--spans", help=SPANS_HELP),
     noadr: Path = typer.Option(Path("corpus/task2/en/dev.spacy"), "--noadr", help=NOADR_HELP),
     exclude: List[Path] = typer.Option([], "--exclude", help=EXCLUDE_HELP),
-    max_task3_drop: Optional[float] = typer.Option(0.01, "--max-task3-drop", help="Only thresholds that lose at most this much relaxed F1 on the span tweets alone (Task 3 dev, the paper's setting) against no gate; a negative value allows any loss."),
-    curve: Optional[Path] = typer.Option(None, "--curve", help="Also write the scores at every 0.05 of the threshold (task 'stream', one row each) to this metrics file."),
+    max_task3_drop: Optional[float] = typer.Option(0.01, "--max-task3-drop", help="Only gates that lose at most this much relaxed F1 on the span tweets alone (Task 3 dev, the paper's setting) against no gate; a negative value allows any loss."),
+    verifier_weights: List[float] = typer.Option([], "--verifier-weight", help=f"The verifier's shares in the gate probability to try; repeatable (default, when the gate has a verifier: {', '.join(map(str, VERIFIER_WEIGHTS))})."),
+    min_span_scores: List[float] = typer.Option([], "--min-span-score", help=f"Minimum span scores to try; repeatable (default, when the gate scores spans: {', '.join(map(str, MIN_SPAN_SCORES))})."),
+    curve: Optional[Path] = typer.Option(None, "--curve", help="Also write the scores at every 0.05 of the threshold, at the chosen verifier weight and span score (task 'stream', one row each), to this metrics file."),
 ) -> None:
-    """Choose the gate threshold with the best relaxed span F1 on the stream at the natural ADR
-    rate (among those that keep Task 3 dev's relaxed F1 within --max-task3-drop of no gate) and
-    store it in the pipeline's config."""
+    """Choose the gate (threshold, verifier weight, minimum span score) with the best relaxed
+    span F1 on the stream at the natural ADR rate, among those that keep Task 3 dev's relaxed
+    F1 within --max-task3-drop of no gate, and store it in the pipeline's config."""
     import spacy
 
     from ..evaluation.metrics import write_rows
-    from ..evaluation.stream import find_gate, natural_rate, predict_stream, save_gate_threshold, tune_gate
+    from ..evaluation.stream import (
+        best_by_setting, find_gate, natural_rate, predict_stream, save_gate_rule, stream_scores, tune_gate,
+    )
 
     nlp = spacy.load(model)
-    if find_gate(nlp) is None:
+    name = find_gate(nlp)
+    if name is None:
         msg.fail(f"{model}: no adr_span_gate in the pipeline {nlp.pipe_names}", exits=1)
+    own = nlp.get_pipe(name)
+    verifier_weights = verifier_weights or (VERIFIER_WEIGHTS if own.verifier is not None else [own.verifier_weight])
+    min_span_scores = min_span_scores or (MIN_SPAN_SCORES if own.score_spans else [0.0])
     tweets = _load_stream(spans, noadr, exclude)
     natural = natural_rate(noadr)
     predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
     try:
-        threshold, scored = tune_gate(tweets, predictions, rate=natural,
-                                      max_task3_drop=None if max_task3_drop < 0 else max_task3_drop)
+        gate, scored = tune_gate(tweets, predictions, rate=natural,
+                                 max_task3_drop=None if max_task3_drop < 0 else max_task3_drop,
+                                 verifier_weights=verifier_weights, min_span_scores=min_span_scores)
     except ValueError as error:
         msg.fail(f"{spans} + {noadr}: {error}", exits=1)
-    name = save_gate_threshold(model, threshold)
-    best = next(row for row in scored if row["gate_threshold"] == threshold)
+    save_gate_rule(model, gate)
+    best = next(row for row in scored if (row["gate_threshold"], row["verifier_weight"], row["min_span_score"]) == (gate.threshold, gate.verifier_weight, gate.min_span_score))
+    ungated = stream_scores(tweets, predictions, rate=None, gate=None)
     msg.good(
-        f"{model}: {name}.threshold = {threshold:.2f} (stream relaxed F1 {best['relaxed_f']:.3f} at the "
+        f"{model}: {name}.threshold = {gate.threshold:.2f}, verifier_weight = {gate.verifier_weight:g}, "
+        f"min_span_score = {gate.min_span_score:g} (stream relaxed F1 {best['relaxed_f']:.3f} at the "
         f"natural ADR rate {natural:.3f}; {best['false_spans_per_1000_noadr']:.1f} false spans per 1,000 "
         f"NoADR tweets; Task 3 dev relaxed recall {best['task3_relaxed_r']:.3f}, F1 {best['task3_relaxed_f']:.3f} "
-        f"against {scored[0]['task3_relaxed_f']:.3f} without the gate)"
+        f"against {ungated['relaxed_f']:.3f} without the gate)"
+    )
+    # The best allowed threshold at each verifier weight and span score: what each part adds
+    by_setting = best_by_setting(scored)
+    msg.table(
+        [(f"{row['verifier_weight']:g}", f"{row['min_span_score']:g}", f"{row['gate_threshold']:.2f}", f"{row['relaxed_f']:.3f}",
+          f"{row['false_spans_per_1000_noadr']:.1f}", f"{row['task3_relaxed_r']:.3f}", f"{row['task3_relaxed_f']:.3f}")
+         for row in by_setting],
+        header=("verifier weight", "min span score", "threshold", "stream relaxed F1", "false spans / 1,000 NoADR",
+                "Task 3 relaxed R", "Task 3 relaxed F1"),
     )
     if curve is not None:
+        chosen = (gate.verifier_weight, gate.min_span_score)
         rows = [
             {"task": "stream", "variant": f"{model.name} gate {row['gate_threshold']:.2f}",
              "split": "en_dev_stream_natural", **row}
-            for row in scored if round(row["gate_threshold"] * 100) % 5 == 0
+            for row in scored
+            if round(row["gate_threshold"] * 100) % 5 == 0 and (row["verifier_weight"], row["min_span_score"]) == chosen
+        ] + [
+            {"task": "stream", "variant": f"{model.name} best gate at verifier weight {row['verifier_weight']:g}, "
+             f"min span score {row['min_span_score']:g}", "split": "en_dev_stream_natural", **row}
+            for row in by_setting
         ]
         write_rows(curve, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
         msg.good(f"Wrote {curve}")

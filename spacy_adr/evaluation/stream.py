@@ -11,9 +11,10 @@ so that ADR tweets make up `rate` of the weighted stream. Recall does not depend
 precision does, through the weighted false spans. `false_spans_per_1000_noadr` is counted on
 the NoADR tweets themselves and does not depend on the rate either.
 
-The pipeline runs once with its gate open (`adr_span_gate` with `gate = false`), and a gate at
-any threshold is applied afterwards to the tweet probabilities: the same rule as the
-component's, so one run scores every threshold (`tune_gate`).
+The pipeline runs once with its gate open (`adr_span_gate` with `gate = false`), and a gate
+(`GateRule`: a threshold, the verifier's weight, a span score) is applied afterwards to the
+tweet probabilities and span scores: the same rule as the component's, so one run scores every
+setting (`tune_gate`).
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from thinc.api import Config
 from tqdm import tqdm
 
 from ..corpora.multitask import read_tweet_keys, tweet_key
+from ..pipeline.span_gate import gate_probability, keeps_span_score
 from .ner import gold_linked_offsets
 from .scoring import LinkedOffsets, scores_from_counts, span_counts, sum_counts
 
@@ -43,11 +45,33 @@ class StreamTweet:
 
 @dataclass
 class PredictedTweet:
-    """What the pipeline said of one tweet with its gate open."""
+    """What the pipeline said of one tweet with its gate open: its classifier's probability,
+    the ADR spans with their scores, and the verifier's probability (tweets with spans, when
+    the gate has a verifier)."""
 
     probability: Optional[float]
     spans: List[LinkedOffsets] = field(default_factory=list)
     scores: List[Optional[float]] = field(default_factory=list)
+    verified: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class GateRule:
+    """The settings of an `adr_span_gate` that decide which spans stay (see its docstring).
+
+    threshold (float): A tweet's spans stay when its gate probability reaches it.
+    verifier_weight (float): The verifier's share in the gate probability (1: it alone).
+    min_span_score (float): On an open tweet, spans scored under it are held back.
+    """
+
+    threshold: float
+    verifier_weight: float = 1.0
+    min_span_score: float = 0.0
+
+    def row(self) -> Dict[str, float]:
+        """RETURNS (Dict[str, float]): The settings as metrics fields."""
+        return {"gate_threshold": self.threshold, "verifier_weight": self.verifier_weight,
+                "min_span_score": self.min_span_score}
 
 
 def read_stream(
@@ -99,7 +123,7 @@ def predict_stream(
     progress: bool = True,
 ) -> List[PredictedTweet]:
     """Run the pipeline with its gate open: every ADR span the NER finds, with its code and score,
-    and the tweet probability the gate would read (its verifier's on tweets with spans).
+    the classifier's tweet probability and the verifier's (on tweets with spans).
 
     nlp (Language): The pipeline.
     texts (Iterable[str]): The tweets.
@@ -111,27 +135,28 @@ def predict_stream(
     texts = list(texts)
     name = find_gate(nlp)
     gate = nlp.get_pipe(name) if name is not None else None
-    settings = (gate.gate, gate.threshold) if gate is not None else None
+    settings = (gate.gate, gate.threshold, gate.min_span_score) if gate is not None else None
     if gate is not None:
-        # Open: a gate with a verifier stays on at threshold 0, so that the verifier runs on
-        # the tweets with spans and keeps them all; without one the gate is simply off.
-        gate.gate, gate.threshold = gate.verifier is not None, 0.0
+        # Open: a gate with a verifier stays on at threshold 0 and span score 0, so that the
+        # verifier runs on the tweets with spans and keeps them all; without one it is off.
+        gate.gate, gate.threshold, gate.min_span_score = gate.verifier is not None, 0.0, 0.0
     try:
         predictions = []
         docs = nlp.pipe(texts, batch_size=batch_size)
         for doc in tqdm(docs, total=len(texts), desc="stream", disable=not progress):
             ents = [ent for ent in doc.ents if ent.label_ == label]
-            probability = doc.cats.get(label)
+            verified = None
             if gate is not None and gate.verifier is not None and ents:
-                probability = gate.tweet_probability(doc)
+                verified = doc.cats.get(gate.verified_category)
             predictions.append(PredictedTweet(
-                probability,
+                doc.cats.get(label),
                 [(ent.start_char, ent.end_char, ent.kb_id_) for ent in ents],
                 [ent._.adr_score for ent in ents],
+                verified,
             ))
     finally:
         if gate is not None:
-            gate.gate, gate.threshold = settings
+            gate.gate, gate.threshold, gate.min_span_score = settings
     return predictions
 
 
@@ -147,11 +172,15 @@ def with_probabilities(predictions: Sequence[PredictedTweet], probabilities: Seq
     return [PredictedTweet(p, pred.spans, pred.scores) for pred, p in zip(predictions, probabilities)]
 
 
-def gated(prediction: PredictedTweet, threshold: Optional[float]) -> List[LinkedOffsets]:
-    """The spans a gate at `threshold` keeps (all of them when `threshold` is None)."""
-    if threshold is None or prediction.probability is None or prediction.probability >= threshold:
+def gated(prediction: PredictedTweet, gate: Optional[GateRule]) -> List[LinkedOffsets]:
+    """The spans a gate keeps (all of them when `gate` is None or the tweet has no probability)."""
+    if gate is None or prediction.probability is None:
         return prediction.spans
-    return []
+    if gate_probability(prediction.probability, prediction.verified, gate.verifier_weight) < gate.threshold:
+        return []
+    scores = prediction.scores or [None] * len(prediction.spans)
+    return [span for span, score in zip(prediction.spans, scores, strict=True)
+            if keeps_span_score(score, gate.min_span_score)]
 
 
 def noadr_weight(n_adr: int, n_noadr: int, rate: float) -> float:
@@ -161,7 +190,7 @@ def noadr_weight(n_adr: int, n_noadr: int, rate: float) -> float:
 
 def stream_scores(
     tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *,
-    rate: Optional[float], gate_threshold: Optional[float],
+    rate: Optional[float], gate: Optional[GateRule],
 ) -> Dict[str, float]:
     """Span and end-to-end scores of a stream at an ADR rate, under a gate.
 
@@ -169,17 +198,22 @@ def stream_scores(
     predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
     rate (Optional[float]): The share of ADR tweets to weight the stream to; None scores the
         span tweets alone (the enriched Task 3 setting) and leaves the NoADR tweets out.
-    gate_threshold (Optional[float]): Keep a tweet's spans when its probability reaches it;
-        None: no gate.
+    gate (Optional[GateRule]): The gate; None: every span kept.
     RETURNS (Dict[str, float]): strict_p/r/f, relaxed_p/r/f, e2e_relaxed_p/r/f,
         false_spans_per_1000_noadr, adr_rate, noadr_weight, n_adr_tweets, n_noadr_tweets,
         n_pred (weighted), n_gold.
     """
     if len(tweets) != len(predictions):
         raise ValueError(f"{len(predictions)} predictions for {len(tweets)} tweets")
+    per_doc = [span_counts(gated(pred, gate), tweet.gold) for tweet, pred in zip(tweets, predictions)]
+    return _scores_of_counts(tweets, per_doc, rate)
+
+
+def _scores_of_counts(tweets: Sequence[StreamTweet], per_doc: Sequence[Dict[str, int]], rate: Optional[float]) -> Dict[str, float]:
+    """`stream_scores` from each tweet's `span_counts` under the gate."""
     if rate is not None and not 0.0 < rate < 1.0:
         raise ValueError(f"an ADR rate is in (0, 1), got {rate}")
-    pairs = [(t, p) for t, p in zip(tweets, predictions) if rate is not None or t.source == "spans"]
+    pairs = [(t, c) for t, c in zip(tweets, per_doc) if rate is not None or t.source == "spans"]
     n_adr = sum(1 for tweet, _ in pairs if tweet.gold)
     n_noadr = len(pairs) - n_adr
     if rate is None:
@@ -188,10 +222,9 @@ def stream_scores(
         raise ValueError(f"a stream needs ADR and NoADR tweets; it has {n_adr} and {n_noadr}")
     else:
         weight = noadr_weight(n_adr, n_noadr, rate)
-    per_doc = [span_counts(gated(pred, gate_threshold), tweet.gold) for tweet, pred in pairs]
     weights = [1.0 if tweet.gold else weight for tweet, _ in pairs]
-    scores = scores_from_counts(sum_counts(per_doc, weights))
-    false_on_noadr = sum(counts["n_pred"] for (tweet, _), counts in zip(pairs, per_doc) if not tweet.gold)
+    scores = scores_from_counts(sum_counts([counts for _, counts in pairs], weights))
+    false_on_noadr = sum(counts["n_pred"] for tweet, counts in pairs if not tweet.gold)
     row = {key: scores["ner"][key] for key in ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_f")}
     row.update({f"e2e_{key}": scores["e2e"][key] for key in ("relaxed_p", "relaxed_r", "relaxed_f")})
     row.update({
@@ -209,53 +242,87 @@ def stream_scores(
 def tune_gate(
     tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *, rate: float,
     step: float = 0.01, max_task3_drop: Optional[float] = None,
-) -> Tuple[float, List[Dict[str, float]]]:
-    """The gate threshold with the best relaxed span F1 on the stream at `rate`.
+    verifier_weights: Sequence[float] = (1.0,), min_span_scores: Sequence[float] = (0.0,),
+) -> Tuple[GateRule, List[Dict[str, float]]]:
+    """The gate with the best relaxed span F1 on the stream at `rate`: every threshold (at
+    `step`) with every verifier weight and minimum span score given.
 
-    Ties go to the lowest threshold (the most spans kept). With `max_task3_drop`, only the
-    thresholds that keep the relaxed F1 of the span tweets alone (the enriched Task 3 setting)
-    within that distance of the ungated figure are candidates.
+    Ties go to the lowest threshold and span score (the most spans kept), then to the highest
+    verifier weight. With `max_task3_drop`, only the gates that keep the relaxed F1 of the span
+    tweets alone (the enriched Task 3 setting) within that distance of no gate are candidates.
 
     tweets (Sequence[StreamTweet]): The stream (`read_stream`).
     predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
     rate (float): The ADR rate of the stream, e.g. the natural Task 2 rate.
     step (float): Spacing of the thresholds tried in [0, 1).
     max_task3_drop (Optional[float]): The largest loss of Task 3 relaxed F1 allowed; None: any.
-    RETURNS (Tuple[float, List[Dict[str, float]]]): The threshold and the curve: per
-        threshold, the stream scores and the relaxed recall on the span tweets alone.
+    verifier_weights (Sequence[float]): The verifier's shares tried (matter only for tweets
+        with a verifier's probability).
+    min_span_scores (Sequence[float]): The span scores tried.
+    RETURNS (Tuple[GateRule, List[Dict[str, float]]]): The gate and the curve: per gate, its
+        settings, the stream scores, the relaxed recall, F1 and strict F1 on the span tweets
+        alone, and whether `max_task3_drop` allows it ("allowed").
     """
+    if len(tweets) != len(predictions):
+        raise ValueError(f"{len(predictions)} predictions for {len(tweets)} tweets")
+    closed = [span_counts([], tweet.gold) for tweet in tweets]
+    ungated = _scores_of_counts(tweets, [span_counts(p.spans, t.gold) for t, p in zip(tweets, predictions)], None)
     curve = []
-    for i in range(int(round(1 / step))):
-        threshold = round(i * step, 6)
-        row = stream_scores(tweets, predictions, rate=rate, gate_threshold=threshold)
-        enriched = stream_scores(tweets, predictions, rate=None, gate_threshold=threshold)
-        curve.append({"gate_threshold": threshold, **row, "task3_relaxed_r": enriched["relaxed_r"],
-                      "task3_relaxed_f": enriched["relaxed_f"], "task3_strict_f": enriched["strict_f"]})
-    allowed = curve
-    if max_task3_drop is not None:
-        floor = curve[0]["task3_relaxed_f"] - max_task3_drop  # threshold 0 keeps every span
-        allowed = [row for row in curve if row["task3_relaxed_f"] >= floor]
-    best = max(allowed, key=lambda row: (row["relaxed_f"], -row["gate_threshold"]))
-    return best["gate_threshold"], curve
+    for min_span_score in min_span_scores:
+        # A tweet's counts are those of its kept spans (open) or of none (closed): counted once
+        # per span score, then picked per threshold.
+        kept = [span_counts(gated(pred, GateRule(0.0, 1.0, min_span_score)), tweet.gold)
+                for tweet, pred in zip(tweets, predictions)]
+        for verifier_weight in verifier_weights:
+            probabilities = [None if p.probability is None else gate_probability(p.probability, p.verified, verifier_weight)
+                             for p in predictions]
+            for i in range(int(round(1 / step))):
+                gate = GateRule(round(i * step, 6), verifier_weight, min_span_score)
+                per_doc = [k if p is None or p >= gate.threshold else c for k, c, p in zip(kept, closed, probabilities)]
+                enriched = _scores_of_counts(tweets, per_doc, None)
+                curve.append({**gate.row(), **_scores_of_counts(tweets, per_doc, rate),
+                              "task3_relaxed_r": enriched["relaxed_r"], "task3_relaxed_f": enriched["relaxed_f"],
+                              "task3_strict_f": enriched["strict_f"]})
+    floor = ungated["relaxed_f"] - max_task3_drop if max_task3_drop is not None else -1.0
+    for row in curve:
+        row["allowed"] = row["task3_relaxed_f"] >= floor
+    best = best_gate([row for row in curve if row["allowed"]])
+    return GateRule(best["gate_threshold"], best["verifier_weight"], best["min_span_score"]), curve
 
 
-def save_gate_threshold(model_dir: Union[str, Path], threshold: float) -> str:
-    """Store the gate threshold in a saved pipeline's config.cfg, where the gate reads it.
+def best_gate(rows: Sequence[Dict[str, float]]) -> Dict[str, float]:
+    """The row of `tune_gate`'s curve with the best stream relaxed F1; ties go to the lowest
+    threshold and span score (the most spans kept), then to the highest verifier weight."""
+    return max(rows, key=lambda row: (row["relaxed_f"], -row["gate_threshold"], -row["min_span_score"], row["verifier_weight"]))
+
+
+def best_by_setting(curve: Sequence[Dict[str, float]]) -> List[Dict[str, float]]:
+    """The best allowed row of `tune_gate`'s curve at each verifier weight and span score (in
+    the curve's order; a setting with no allowed threshold has none): what each part adds."""
+    groups: Dict[Tuple[float, float], List[Dict[str, float]]] = {}
+    for row in curve:
+        if row["allowed"]:
+            groups.setdefault((row["verifier_weight"], row["min_span_score"]), []).append(row)
+    return [best_gate(rows) for rows in groups.values()]
+
+
+def save_gate_rule(model_dir: Union[str, Path], gate: GateRule) -> str:
+    """Store a gate's threshold, verifier weight and span score in a saved pipeline's config.cfg.
 
     model_dir (Union[str, Path]): The pipeline folder, changed in place.
-    threshold (float): The new threshold.
+    gate (GateRule): The settings.
     RETURNS (str): The name of the gate component.
     """
-    return save_gate_setting(model_dir, "threshold", float(threshold))
+    return save_gate_settings(model_dir, {"threshold": float(gate.threshold), "verifier_weight": float(gate.verifier_weight),
+                                          "min_span_score": float(gate.min_span_score)})
 
 
-def save_gate_setting(model_dir: Union[str, Path], key: str, value: object) -> str:
-    """Store one setting of the gate in a saved pipeline's config.cfg, where the gate reads it
+def save_gate_settings(model_dir: Union[str, Path], settings: Dict[str, object]) -> str:
+    """Store settings of the gate in a saved pipeline's config.cfg, where the gate reads them
     (the gate has no files of its own: `nlp.to_disk` writes the settings it was created with).
 
     model_dir (Union[str, Path]): The pipeline folder, changed in place.
-    key (str): The setting, e.g. "threshold" or "verifier".
-    value (object): Its new value.
+    settings (Dict[str, object]): Setting -> new value, e.g. {"verifier": "adr_verifier"}.
     RETURNS (str): The name of the gate component.
     """
     config_path = Path(model_dir) / "config.cfg"
@@ -264,15 +331,15 @@ def save_gate_setting(model_dir: Union[str, Path], key: str, value: object) -> s
     config = Config().from_disk(config_path, interpolate=False)
     names = [name for name, component in config["components"].items() if component.get("factory") == GATE_FACTORY]
     if not names:
-        raise ValueError(f"{config_path}: no {GATE_FACTORY} component to store a gate {key} in")
-    config["components"][names[0]][key] = value
+        raise ValueError(f"{config_path}: no {GATE_FACTORY} component to store the gate's {', '.join(settings)} in")
+    config["components"][names[0]].update(settings)
     config.to_disk(config_path)
     return names[0]
 
 
 def stream_rows(
     tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *, variant: str,
-    splits: Dict[str, Optional[float]], gate_threshold: Optional[float], linked: bool = True,
+    splits: Dict[str, Optional[float]], gate: Optional[GateRule], linked: bool = True,
 ) -> List[Dict]:
     """Metrics rows (task "stream") of one gate setting, one per split.
 
@@ -280,16 +347,17 @@ def stream_rows(
     predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).
     variant (str): The variant named in the rows.
     splits (Dict[str, Optional[float]]): Split name -> ADR rate (None: the span tweets alone).
-    gate_threshold (Optional[float]): The gate; None: all spans kept.
+    gate (Optional[GateRule]): The gate; None: all spans kept.
     linked (bool): The pipeline links spans to codes; False leaves the e2e_* scores out.
-    RETURNS (List[Dict]): The rows, with `gate_threshold`.
+    RETURNS (List[Dict]): The rows, with the gate's settings (`gate_threshold` None: no gate).
     """
     rows = []
     for split, rate in splits.items():
-        scores = stream_scores(tweets, predictions, rate=rate, gate_threshold=gate_threshold)
+        scores = stream_scores(tweets, predictions, rate=rate, gate=gate)
         if not linked:
             scores = {key: value for key, value in scores.items() if not key.startswith("e2e_")}
-        rows.append({"task": "stream", "variant": variant, "split": split, "gate_threshold": gate_threshold, **scores})
+        settings = gate.row() if gate is not None else {"gate_threshold": None}
+        rows.append({"task": "stream", "variant": variant, "split": split, **settings, **scores})
     return rows
 
 

@@ -15,7 +15,7 @@ import spacy
 from spacy.language import Language
 
 from ..classification import ADR_LABEL, adr_classifier_name
-from ..evaluation.stream import find_gate, save_gate_setting
+from ..evaluation.stream import find_gate, save_gate_settings
 from ..training.textcat_ensemble import make_self_contained
 
 VERIFIER_NAME = "adr_verifier"
@@ -96,5 +96,5 @@ def save_verifier(
     nlp = spacy.load(model_dir)
     gate = add_verifier(nlp, spacy.load(classifier), name=name, label=label)
     nlp.to_disk(model_dir)
-    save_gate_setting(model_dir, "verifier", name)
+    save_gate_settings(model_dir, {"verifier": name})
     return gate

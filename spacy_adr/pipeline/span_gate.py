@@ -21,7 +21,13 @@ disabled component with its own encoder (`spacy-adr add-verifier` puts one in), 
 calls it only on the tweets that have ADR spans, a small share of a real stream, so a slow,
 accurate classifier costs little. Its probability opens the gate and is written to
 `doc.cats[category + "_verified"]` (e.g. "ADR_verified"); `doc.cats[category]` stays the
-pipeline's own classifier's, the tweet-level answer for every tweet.
+pipeline's own classifier's, the tweet-level answer for every tweet. Two classifiers on
+different encoders err on different tweets, so the gate can also open on a weighted mean of
+the two (`verifier_weight`: 1 the verifier alone, 0.5 the plain mean).
+
+A span that the NER itself doubts can be held back on an open tweet too: `min_span_score`
+sends the spans scored under it to the candidates (0 keeps every span of an open tweet).
+`spacy-adr tune-gate` chooses the threshold, the weight and the span score together.
 
 Every setting lives in the pipeline's config, so one override switches the gate off:
 `spacy.load("en_adr_smm4h", config={"components": {"adr_span_gate": {"gate": False}}})`.
@@ -53,11 +59,14 @@ VERIFIED_SUFFIX = "_verified"
         "score_spans": True,
         "candidates_key": CANDIDATES_KEY,
         "verifier": None,
+        "verifier_weight": 1.0,
+        "min_span_score": 0.0,
     },
 )
 def make_span_gate(
     nlp: Language, name: str, *, threshold: float, gate: bool, label: str, category: str,
     ner: str, score_spans: bool, candidates_key: str, verifier: Optional[str],
+    verifier_weight: float, min_span_score: float,
 ) -> "SpanGate":
     """Create the `adr_span_gate` component.
 
@@ -71,11 +80,16 @@ def make_span_gate(
     verifier (Optional[str]): The name of a disabled tweet classifier in the pipeline whose
         probability of `category` opens the gate instead of `doc.cats[category]`; it runs only
         on tweets with ADR spans. None: the pipeline's own classifier decides.
+    verifier_weight (float): The verifier's share in the probability that opens the gate, the
+        rest being `doc.cats[category]`'s: 1.0 the verifier alone, 0.5 the mean of the two.
+    min_span_score (float): On an open tweet, spans whose `span._.adr_score` is under it go to
+        the candidates too; 0 keeps them all. Needs score_spans.
     RETURNS (SpanGate): The component.
     """
     return SpanGate(
         nlp, name, threshold=threshold, gate=gate, label=label, category=category, ner=ner,
         score_spans=score_spans, candidates_key=candidates_key, verifier=verifier,
+        verifier_weight=verifier_weight, min_span_score=min_span_score,
     )
 
 
@@ -87,11 +101,14 @@ class SpanGate(Pipe):
         self, nlp: Language, name: str = "adr_span_gate", *, threshold: float = 0.5,
         gate: bool = True, label: str = "ADR", category: str = "ADR", ner: str = "ner",
         score_spans: bool = True, candidates_key: str = CANDIDATES_KEY,
-        verifier: Optional[str] = None,
+        verifier: Optional[str] = None, verifier_weight: float = 1.0, min_span_score: float = 0.0,
     ) -> None:
         """Initialize the gate; see `make_span_gate` for the settings."""
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"{name}: threshold must be in [0, 1], got {threshold}")
+        for setting, value in [("threshold", threshold), ("verifier_weight", verifier_weight), ("min_span_score", min_span_score)]:
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}: {setting} must be in [0, 1], got {value}")
+        if min_span_score > 0.0 and not score_spans:
+            raise ValueError(f"{name}: min_span_score = {min_span_score} needs the span scores (score_spans = true)")
         self.nlp = nlp
         self.name = name
         self.threshold = float(threshold)
@@ -102,6 +119,8 @@ class SpanGate(Pipe):
         self.score_spans = score_spans
         self.candidates_key = candidates_key
         self.verifier = verifier or None
+        self.verifier_weight = float(verifier_weight)
+        self.min_span_score = float(min_span_score)
 
     @property
     def verified_category(self) -> str:
@@ -186,7 +205,8 @@ class SpanGate(Pipe):
         return verifier
 
     def apply_gate(self, doc: Doc) -> None:
-        """Move the ADR entities of a tweet under the threshold to `doc.spans[candidates_key]`.
+        """Move the ADR entities of a tweet under the threshold, and those scored under
+        `min_span_score`, to `doc.spans[candidates_key]`.
 
         doc (Doc): A tweet with entities and `doc.cats[category]`.
         """
@@ -194,29 +214,52 @@ class SpanGate(Pipe):
         if not self.gate or not spans:
             doc.spans[self.candidates_key] = []
             return
-        probability = self.tweet_probability(doc)
-        if probability >= self.threshold:
-            doc.spans[self.candidates_key] = []
+        if self.tweet_probability(doc) < self.threshold:
+            held = spans
         else:
-            doc.spans[self.candidates_key] = spans
-            doc.ents = [ent for ent in doc.ents if ent.label_ != self.label]
+            held = [ent for ent in spans if not keeps_span_score(ent._.adr_score, self.min_span_score)]
+        doc.spans[self.candidates_key] = held
+        if held:
+            held_offsets = {(ent.start, ent.end) for ent in held}
+            doc.ents = [ent for ent in doc.ents if ent.label_ != self.label or (ent.start, ent.end) not in held_offsets]
 
     def tweet_probability(self, doc: Doc) -> float:
-        """The probability that opens the gate: the verifier's, or `doc.cats[category]`,
-        with a clear error when nothing wrote it."""
-        category = self.category if self.verifier is None else self.verified_category
-        probability: Optional[float] = doc.cats.get(category)
-        if probability is None and self.verifier is not None:
-            # A tweet that got its spans after the gate's batch was verified (e.g. a user
-            # calling apply_gate alone): ask now.
-            self.write_verified([doc])
-            probability = doc.cats.get(category)
-        if probability is None:
+        """The probability that opens the gate: `doc.cats[category]` mixed with the verifier's
+        by `verifier_weight` (see `gate_probability`), with a clear error when nothing wrote it."""
+        verified: Optional[float] = None
+        if self.verifier is not None:
+            if self.verified_category not in doc.cats:
+                # A tweet that got its spans after the gate's batch was verified (e.g. a user
+                # calling apply_gate alone): ask now.
+                self.write_verified([doc])
+            verified = doc.cats[self.verified_category]
+            if self.verifier_weight == 1.0:
+                return float(verified)
+        own: Optional[float] = doc.cats.get(self.category)
+        if own is None:
             raise ValueError(
                 f"{self.name}: doc.cats has no {self.category!r}: the gate needs a tweet classifier "
                 f"before it in the pipeline ({self.nlp.pipe_names}), or gate = false"
             )
-        return float(probability)
+        return gate_probability(own, verified, self.verifier_weight)
+
+
+def gate_probability(own: float, verified: Optional[float], verifier_weight: float) -> float:
+    """The tweet probability a gate compares with its threshold.
+
+    own (float): The pipeline's classifier's probability, `doc.cats[category]`.
+    verified (Optional[float]): The verifier's; None: the tweet was not verified.
+    verifier_weight (float): The verifier's share, in [0, 1].
+    RETURNS (float): `verifier_weight * verified + (1 - verifier_weight) * own`, or `own`.
+    """
+    if verified is None:
+        return float(own)
+    return float(verifier_weight * verified + (1.0 - verifier_weight) * own)
+
+
+def keeps_span_score(score: Optional[float], min_span_score: float) -> bool:
+    """Whether a span with this `span._.adr_score` stays on an open tweet (an unscored span does)."""
+    return score is None or score >= min_span_score
 
 
 def greedy_span_confidences(recognizer, docs: List[Doc]) -> List[Dict[Tuple[int, int, str], float]]:
