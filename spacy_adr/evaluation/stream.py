@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+import numpy
 import spacy
 from spacy.language import Language
 from spacy.tokens import DocBin
@@ -29,7 +30,7 @@ from tqdm import tqdm
 from ..corpora.multitask import read_tweet_keys, tweet_key
 from ..pipeline.span_gate import gate_probability, keeps_span_score
 from .ner import gold_linked_offsets
-from .scoring import LinkedOffsets, scores_from_counts, span_counts, sum_counts
+from .scoring import LinkedOffsets, scores_from_counts, span_counts
 
 GATE_FACTORY = "adr_span_gate"
 
@@ -205,38 +206,55 @@ def stream_scores(
     """
     if len(tweets) != len(predictions):
         raise ValueError(f"{len(predictions)} predictions for {len(tweets)} tweets")
-    per_doc = [span_counts(gated(pred, gate), tweet.gold) for tweet, pred in zip(tweets, predictions)]
-    return _scores_of_counts(tweets, per_doc, rate)
+    counts = _count_matrix([span_counts(gated(pred, gate), tweet.gold) for tweet, pred in zip(tweets, predictions)])
+    return _StreamWeights(tweets, rate).scores(counts)
 
 
-def _scores_of_counts(tweets: Sequence[StreamTweet], per_doc: Sequence[Dict[str, int]], rate: Optional[float]) -> Dict[str, float]:
-    """`stream_scores` from each tweet's `span_counts` under the gate."""
-    if rate is not None and not 0.0 < rate < 1.0:
-        raise ValueError(f"an ADR rate is in (0, 1), got {rate}")
-    pairs = [(t, c) for t, c in zip(tweets, per_doc) if rate is not None or t.source == "spans"]
-    n_adr = sum(1 for tweet, _ in pairs if tweet.gold)
-    n_noadr = len(pairs) - n_adr
-    if rate is None:
-        weight = 1.0
-    elif not n_adr or not n_noadr:
-        raise ValueError(f"a stream needs ADR and NoADR tweets; it has {n_adr} and {n_noadr}")
-    else:
-        weight = noadr_weight(n_adr, n_noadr, rate)
-    weights = [1.0 if tweet.gold else weight for tweet, _ in pairs]
-    scores = scores_from_counts(sum_counts([counts for _, counts in pairs], weights))
-    false_on_noadr = sum(counts["n_pred"] for tweet, counts in pairs if not tweet.gold)
-    row = {key: scores["ner"][key] for key in ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_f")}
-    row.update({f"e2e_{key}": scores["e2e"][key] for key in ("relaxed_p", "relaxed_r", "relaxed_f")})
-    row.update({
-        "false_spans_per_1000_noadr": 1000.0 * false_on_noadr / n_noadr if n_noadr else 0.0,
-        "adr_rate": n_adr / len(pairs) if rate is None else rate,
-        "noadr_weight": weight,
-        "n_adr_tweets": n_adr,
-        "n_noadr_tweets": n_noadr,
-        "n_pred": scores["ner"]["n_pred"],
-        "n_gold": scores["ner"]["n_gold"],
-    })
-    return row
+# The fields of `span_counts`, the columns of a count matrix (one row per tweet)
+COUNT_KEYS = tuple(span_counts([], []))
+
+
+def _count_matrix(per_doc: Sequence[Dict[str, int]]) -> numpy.ndarray:
+    return numpy.array([[counts[key] for key in COUNT_KEYS] for counts in per_doc], dtype=float).reshape(-1, len(COUNT_KEYS))
+
+
+class _StreamWeights:
+    """How much each tweet of a stream counts at an ADR rate (0: left out), and the scores of a
+    count matrix so weighted."""
+
+    def __init__(self, tweets: Sequence[StreamTweet], rate: Optional[float]) -> None:
+        if rate is not None and not 0.0 < rate < 1.0:
+            raise ValueError(f"an ADR rate is in (0, 1), got {rate}")
+        included = numpy.array([rate is not None or t.source == "spans" for t in tweets], dtype=bool)
+        adr = numpy.array([bool(t.gold) for t in tweets], dtype=bool)
+        self.n_adr = int((included & adr).sum())
+        self.n_noadr = int((included & ~adr).sum())
+        if rate is None:
+            self.weight = 1.0
+        elif not self.n_adr or not self.n_noadr:
+            raise ValueError(f"a stream needs ADR and NoADR tweets; it has {self.n_adr} and {self.n_noadr}")
+        else:
+            self.weight = noadr_weight(self.n_adr, self.n_noadr, rate)
+        self.noadr = included & ~adr
+        self.weights = numpy.where(included, numpy.where(adr, 1.0, self.weight), 0.0)
+        self.adr_rate = self.n_adr / (self.n_adr + self.n_noadr) if rate is None else rate
+
+    def scores(self, counts: numpy.ndarray) -> Dict[str, float]:
+        """`stream_scores`' row from a count matrix (`_count_matrix`) of the same tweets."""
+        scores = scores_from_counts(dict(zip(COUNT_KEYS, (self.weights @ counts).tolist())))
+        false_on_noadr = float(counts[self.noadr, COUNT_KEYS.index("n_pred")].sum())
+        row = {key: scores["ner"][key] for key in ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_f")}
+        row.update({f"e2e_{key}": scores["e2e"][key] for key in ("relaxed_p", "relaxed_r", "relaxed_f")})
+        row.update({
+            "false_spans_per_1000_noadr": 1000.0 * false_on_noadr / self.n_noadr if self.n_noadr else 0.0,
+            "adr_rate": self.adr_rate,
+            "noadr_weight": self.weight,
+            "n_adr_tweets": self.n_adr,
+            "n_noadr_tweets": self.n_noadr,
+            "n_pred": scores["ner"]["n_pred"],
+            "n_gold": scores["ner"]["n_gold"],
+        })
+        return row
 
 
 def tune_gate(
@@ -265,24 +283,25 @@ def tune_gate(
     """
     if len(tweets) != len(predictions):
         raise ValueError(f"{len(predictions)} predictions for {len(tweets)} tweets")
-    closed = [span_counts([], tweet.gold) for tweet in tweets]
-    ungated = _scores_of_counts(tweets, [span_counts(p.spans, t.gold) for t, p in zip(tweets, predictions)], None)
+    stream, enriched = _StreamWeights(tweets, rate), _StreamWeights(tweets, None)
+    closed = _count_matrix([span_counts([], tweet.gold) for tweet in tweets])
+    ungated = enriched.scores(_count_matrix([span_counts(p.spans, t.gold) for t, p in zip(tweets, predictions)]))
     curve = []
     for min_span_score in min_span_scores:
-        # A tweet's counts are those of its kept spans (open) or of none (closed): counted once
-        # per span score, then picked per threshold.
-        kept = [span_counts(gated(pred, GateRule(0.0, 1.0, min_span_score)), tweet.gold)
-                for tweet, pred in zip(tweets, predictions)]
+        # A tweet counts its kept spans (gate open) or none (closed): counted once per span
+        # score, then picked per threshold.
+        kept = _count_matrix([span_counts(gated(pred, GateRule(0.0, 1.0, min_span_score)), tweet.gold)
+                              for tweet, pred in zip(tweets, predictions)])
         for verifier_weight in verifier_weights:
-            probabilities = [None if p.probability is None else gate_probability(p.probability, p.verified, verifier_weight)
-                             for p in predictions]
+            # A tweet without a probability keeps its spans at any threshold, as `gated` does
+            probabilities = numpy.array([numpy.inf if p.probability is None else gate_probability(p.probability, p.verified, verifier_weight)
+                                         for p in predictions], dtype=float)
             for i in range(int(round(1 / step))):
                 gate = GateRule(round(i * step, 6), verifier_weight, min_span_score)
-                per_doc = [k if p is None or p >= gate.threshold else c for k, c, p in zip(kept, closed, probabilities)]
-                enriched = _scores_of_counts(tweets, per_doc, None)
-                curve.append({**gate.row(), **_scores_of_counts(tweets, per_doc, rate),
-                              "task3_relaxed_r": enriched["relaxed_r"], "task3_relaxed_f": enriched["relaxed_f"],
-                              "task3_strict_f": enriched["strict_f"]})
+                counts = numpy.where((probabilities >= gate.threshold)[:, None], kept, closed)
+                task3 = enriched.scores(counts)
+                curve.append({**gate.row(), **stream.scores(counts), "task3_relaxed_r": task3["relaxed_r"],
+                              "task3_relaxed_f": task3["relaxed_f"], "task3_strict_f": task3["strict_f"]})
     floor = ungated["relaxed_f"] - max_task3_drop if max_task3_drop is not None else -1.0
     for row in curve:
         row["allowed"] = row["task3_relaxed_f"] >= floor
