@@ -1,6 +1,7 @@
 """`spacy-adr evaluate-stream`, `tune-gate` and `add-verifier`: span figures at a realistic ADR
 rate, the gate threshold chosen on them, and a second classifier for the gate to ask."""
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
 
@@ -64,11 +65,11 @@ def evaluate_stream_cli(
     name = find_gate(nlp)
     own = nlp.get_pipe(name) if name is not None else None
     gate = None
-    if gate_threshold is not None or (own is not None and own.gate and gate_classifier is None):
-        # The pipeline's own gate, or its other settings with --gate-threshold's threshold
-        gate = GateRule(own.threshold, own.verifier_weight, own.min_span_score) if own is not None else GateRule(0.0)
-        if gate_threshold is not None:
-            gate = GateRule(gate_threshold, gate.verifier_weight, gate.min_span_score)
+    if own is not None and (own.gate or gate_threshold is not None):
+        gate = GateRule(own.threshold, own.verifier_weight, own.min_span_score)
+    if gate_threshold is not None:
+        # --gate-threshold replaces the threshold only
+        gate = replace(gate, threshold=gate_threshold) if gate is not None else GateRule(gate_threshold)
     linked = any(nlp.get_pipe_meta(name).factory in LINKER_FACTORIES for name in nlp.pipe_names)
     predictions = predict_stream(nlp, (tweet.text for tweet in tweets))
     if gate_classifier is not None:
@@ -77,9 +78,7 @@ def evaluate_stream_cli(
         except ValueError as error:
             msg.fail(f"--gate-classifier {gate_classifier}: {error}", exits=1)
         predictions = with_probabilities(predictions, probabilities)
-        gate = GateRule(gate_threshold) if gate_threshold is not None else None
-        if gate is None:
-            gate, _curve = tune_gate(tweets, predictions, rate=natural, max_task3_drop=0.01)
+        gate = GateRule(gate_threshold) if gate_threshold is not None else tune_gate(tweets, predictions, rate=natural, max_task3_drop=0.01)[0]
     ungated = f"{variant} (gate off)" if gate is not None else variant
     if gate_classifier is not None:
         variant = f"{variant}, gate by {gate_classifier} at {gate.threshold:.2f}"
@@ -146,7 +145,7 @@ def tune_gate_cli(
     except ValueError as error:
         msg.fail(f"{spans} + {noadr}: {error}", exits=1)
     save_gate_rule(model, gate)
-    best = next(row for row in scored if (row["gate_threshold"], row["verifier_weight"], row["min_span_score"]) == (gate.threshold, gate.verifier_weight, gate.min_span_score))
+    best = next(row for row in scored if all(row[key] == value for key, value in gate.row().items()))
     ungated = stream_scores(tweets, predictions, rate=None, gate=None)
     msg.good(
         f"{model}: {name}.threshold = {gate.threshold:.2f}, verifier_weight = {gate.verifier_weight:g}, "
