@@ -4,7 +4,7 @@ import spacy
 from spacy.tokens import DocBin
 
 from spacy_adr.evaluation.stream import (
-    GateRule, PredictedTweet, StreamTweet, read_stream, save_gate_rule, stream_scores, tune_gate,
+    GateRule, PredictedTweet, StreamTweet, annotation_agreement, read_stream, save_gate_rule, stream_scores, tune_gate,
     with_probabilities,
 )
 
@@ -165,6 +165,26 @@ def test_read_stream_leaves_out_seen_and_adr_tweets(tmp_path):
     ]
     with pytest.raises(ValueError, match="missing.spacy: no such corpus"):
         read_stream(spans, tmp_path / "missing.spacy")
+
+
+def test_annotation_agreement_counts_gold_spans_on_shared_noadr_tweets(tmp_path):
+    spans = write_docs(tmp_path / "task3_dev.spacy", [
+        ("pill made me dizzy and sick", {}, [(13, 18, "10013573"), (23, 27, "10040995")]),
+        ("took my pill", {}, []),
+        ("this drug made me sick", {}, [(18, 22, "10040995")]),
+        ("no label for this one", {}, [(0, 2, "1")]),
+    ])
+    labels = write_docs(tmp_path / "task2_dev.spacy", [
+        ("Pill made me dizzy and sick", {"ADR": 0.0}, []),  # NoADR, yet two gold spans
+        ("took my pill", {"ADR": 0.0}, []),                 # NoADR, no span: they agree
+        ("took my pill", {"ADR": 0.0}, []),                 # the same tweet twice counts once
+        ("this drug made me sick", {"ADR": 1.0}, []),       # ADR with a span: they agree
+        ("rain again", {"ADR": 0.0}, []),                   # not a span tweet
+    ])
+    assert annotation_agreement(spans, labels) == {
+        "n_shared_noadr": 2, "n_noadr_with_spans": 1, "n_spans_on_noadr": 2, "n_shared_adr": 1,
+        "n_adr_without_spans": 0, "false_spans_per_1000_noadr": 1000.0,
+    }
 
 
 def test_save_gate_rule_writes_the_config(tmp_path):

@@ -47,14 +47,16 @@ def evaluate_stream_cli(
     output: Path = typer.Option(Path("metrics/stream_en_dev.json"), "--output", "-o", help="Metrics file."),
 ) -> None:
     """Span strict/relaxed P/R/F1, end-to-end relaxed F1 and false spans per 1,000 NoADR tweets
-    on Task 3 dev alone, at the natural ADR rate and at each --rate; with and without the gate."""
+    on Task 3 dev alone, at the natural ADR rate and at each --rate; with and without the gate;
+    and, for reference, how many gold spans the span annotation itself puts on the NoADR tweets
+    it shares with the tweet labels."""
     import spacy
 
     from ..classification import predict_probabilities
     from ..evaluation.metrics import write_rows
     from ..evaluation.stream import (
-        GateRule, find_gate, natural_rate, precision_by_score, predict_stream, split_name, stream_rows,
-        tune_gate, with_probabilities,
+        GateRule, annotation_agreement, find_gate, natural_rate, precision_by_score, predict_stream, split_name,
+        stream_rows, tune_gate, with_probabilities,
     )
     from ..pipeline.meddra_linker import LINKER_FACTORIES
 
@@ -93,8 +95,17 @@ def evaluate_stream_cli(
          "split": split_name(natural, natural), "adr_rate": natural, **band}
         for band in precision_by_score(tweets, predictions, rate=natural)
     ]
-    write_rows(output, rows + bands, command="spacy-adr " + " ".join(sys.argv[1:]))
+    # The reference for false spans: the span annotation's own spans on the NoADR-labelled
+    # tweets it shares with the tweet labels (left out of the stream as span tweets).
+    agreement = {"task": "agreement", "variant": f"gold spans of {spans}", "split": f"NoADR tweets of {noadr}",
+                 **annotation_agreement(spans, noadr)}
+    write_rows(output, rows + bands + [agreement], command="spacy-adr " + " ".join(sys.argv[1:]))
     _show(rows)
+    msg.info(
+        f"Reference: {agreement['n_shared_noadr']} NoADR tweets of {noadr} are span tweets of {spans}; "
+        f"{agreement['n_noadr_with_spans']} of them have gold ADR spans there "
+        f"({agreement['false_spans_per_1000_noadr']:.1f} spans per 1,000)"
+    )
     if bands:
         msg.table([(row["variant"], row["n_spans"], f"{row['relaxed_p']:.3f}") for row in bands],
                   header=("span score band (gate off)", "spans", "relaxed P at the natural rate"))

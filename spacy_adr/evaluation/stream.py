@@ -105,6 +105,44 @@ def read_stream(
     return tweets
 
 
+def annotation_agreement(
+    spans_path: Union[str, Path], noadr_path: Union[str, Path], *, label: str = "ADR",
+) -> Dict[str, float]:
+    """How the span annotation and the tweet labels agree on the tweets both annotated: the
+    reference for `false_spans_per_1000_noadr`, which counts every span on a NoADR tweet as
+    false. (Task 3 dev and Task 2 en dev share about a thousand tweets.)
+
+    spans_path (Union[str, Path]): `.spacy` with gold spans, e.g. corpus/task3/dev.spacy.
+    noadr_path (Union[str, Path]): `.spacy` with tweet labels, e.g. corpus/task2/en/dev.spacy.
+    label (str): The entity label and tweet category.
+    RETURNS (Dict[str, float]): n_shared_noadr (NoADR-labelled tweets with a span annotation),
+        n_noadr_with_spans, n_spans_on_noadr, false_spans_per_1000_noadr (the span
+        annotation's own spans on them, per 1,000), n_shared_adr, n_adr_without_spans.
+    """
+    vocab = spacy.blank("xx").vocab
+    spans_of = {
+        tweet_key(doc.text): len(gold_linked_offsets(doc, label))
+        for doc in DocBin().from_disk(spans_path).get_docs(vocab)
+    }
+    counts = {"n_shared_noadr": 0, "n_noadr_with_spans": 0, "n_spans_on_noadr": 0, "n_shared_adr": 0, "n_adr_without_spans": 0}
+    seen = set()
+    for doc in DocBin().from_disk(noadr_path).get_docs(vocab):
+        key = tweet_key(doc.text)
+        if key not in spans_of or key in seen:
+            continue
+        seen.add(key)
+        n_spans = spans_of[key]
+        if doc.cats.get(label, 0.0) >= 0.5:
+            counts["n_shared_adr"] += 1
+            counts["n_adr_without_spans"] += n_spans == 0
+        else:
+            counts["n_shared_noadr"] += 1
+            counts["n_noadr_with_spans"] += n_spans > 0
+            counts["n_spans_on_noadr"] += n_spans
+    n_noadr = counts["n_shared_noadr"]
+    return {**counts, "false_spans_per_1000_noadr": 1000.0 * counts["n_spans_on_noadr"] / n_noadr if n_noadr else 0.0}
+
+
 def natural_rate(path: Union[str, Path], label: str = "ADR") -> float:
     """The share of tweets labelled `label` in a classification corpus (Task 2 en dev: 9.2 %)."""
     docs = list(DocBin().from_disk(path).get_docs(spacy.blank("xx").vocab))
