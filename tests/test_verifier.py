@@ -94,7 +94,13 @@ def test_saved_verifier_survives_loading_and_takes_inference_settings(classifier
     assert inference_settings(nlp) == {"adr_verifier": {"quantize": "fp32", "length_groups": 0}}
     assert set_inference(nlp, length_groups=2) == ["adr_verifier"]
     check_gated_by_the_verifier(nlp, probabilities)
-    assert save_inference(saved, quantize="bf16", length_groups=4) == ["adr_verifier"]
+    # Its precision has a setting of its own: the shared transformer's leaves it alone
+    assert set_inference(nlp, quantize="int8") == []
+    assert set_inference(nlp, verifier_quantize="bf16") == ["adr_verifier"]
+    assert inference_settings(nlp) == {"adr_verifier": {"quantize": "bf16", "length_groups": 2}}
+    with pytest.raises(ValueError, match="no .* transformer or linker to set"):
+        save_inference(saved, quantize="int8")
+    assert save_inference(saved, verifier_quantize="bf16", length_groups=4) == ["adr_verifier"]
     assert inference_settings(spacy.load(saved)) == {"adr_verifier": {"quantize": "bf16", "length_groups": 4}}
     # One override drops the verifier again
     plain = spacy.load(saved, config={"components": {"adr_span_gate": {"verifier": None}}})

@@ -28,11 +28,9 @@ from thinc.api import Config
 from tqdm import tqdm
 
 from ..corpora.multitask import read_tweet_keys, tweet_key
-from ..pipeline.span_gate import gate_probability, keeps_span_score
+from ..pipeline.span_gate import GATE_FACTORY, gate_probability, keeps_span_score
 from .ner import gold_linked_offsets
 from .scoring import LinkedOffsets, scores_from_counts, span_counts
-
-GATE_FACTORY = "adr_span_gate"
 
 
 @dataclass

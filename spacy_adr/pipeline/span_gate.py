@@ -42,12 +42,13 @@ from spacy.util import minibatch
 
 from .. import extensions  # noqa: F401  (installs Span._.adr_score)
 
+GATE_FACTORY = "adr_span_gate"
 CANDIDATES_KEY = "adr_candidates"
 VERIFIED_SUFFIX = "_verified"
 
 
 @Language.factory(
-    "adr_span_gate",
+    GATE_FACTORY,
     requires=["doc.ents", "doc.cats"],
     assigns=["doc.ents", "doc.spans"],
     default_config={
