@@ -89,13 +89,14 @@ def set_inference(
     RETURNS (List[str]): The names of the components changed.
     """
     verifiers = _verifier_names(nlp)
-    linker_value = _check(linker_quantize, "set_inference")
+    checked = {value: _check(value, "set_inference") for value in (quantize, linker_quantize, verifier_quantize)}
+    linker_value = checked[linker_quantize]
     changed = []
     for name, component in nlp.components:
         transformers = _transformers(component)
         precision = verifier_quantize if name in verifiers else quantize
         if transformers and (precision is not None or length_groups is not None):
-            value = _check(precision, "set_inference")
+            value = checked[precision]
             for model in transformers:
                 if precision is not None:
                     model.quantize = value
@@ -124,7 +125,8 @@ def save_inference(
     config_path = Path(model_dir) / "config.cfg"
     if not config_path.is_file():
         raise ValueError(f"{model_dir}: not a saved pipeline (no config.cfg)")
-    linker_value = _check(linker_quantize, str(config_path))
+    checked = {value: _check(value, str(config_path)) for value in (quantize, linker_quantize, verifier_quantize)}
+    linker_value = checked[linker_quantize]
     config = Config().from_disk(config_path, interpolate=False)
     components = config.get("components", {})
     verifiers = {
@@ -136,7 +138,7 @@ def save_inference(
         models = list(_transformer_configs(component.get("model", {})))
         precision = verifier_quantize if name in verifiers else quantize
         if models:
-            value = _check(precision, str(config_path))
+            value = checked[precision]
             for model in models:
                 if precision is not None:
                     model["quantize"] = value
