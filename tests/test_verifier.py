@@ -7,7 +7,7 @@ from spacy.language import Language
 from spacy_adr.annotate.outputs import build_record
 from spacy_adr.inference_settings import inference_settings, save_inference, set_inference
 from spacy_adr.packaging.verifier import add_verifier, save_verifier
-from spacy_adr.pipeline.span_gate import CANDIDATES_KEY
+from spacy_adr.pipeline.span_gate import CANDIDATES_KEY, gate_probability, verifier_decides
 from spacy_adr.tokenizer import make_blank
 from test_textcat import TWEETS, transformer_pipeline
 
@@ -80,6 +80,43 @@ def test_verifier_gates_spans_and_runs_on_tweets_with_spans_only(classifier):
     docs = list(nlp.pipe(TEXTS))
     assert all("ADR_verified" not in doc.cats for doc in docs)
     assert sum(len(doc.ents) for doc in docs) == len(MARKED)
+
+
+@pytest.mark.parametrize("own,threshold,weight,asks", [
+    (0.99, 0.88, 0.25, True),    # 0.7425 < 0.88 <= 0.9925: the verifier decides
+    (0.80, 0.88, 0.25, False),   # 0.85 at most: shut whatever it says
+    (0.99, 0.40, 0.50, False),   # 0.495 at least: open whatever it says
+    (0.10, 0.50, 1.00, True),    # the verifier alone
+    (0.99, 0.50, 0.00, False),   # the verifier has no share
+    (None, 0.50, 0.50, True),
+])
+def test_verifier_decides_only_where_its_answer_can_flip_the_gate(own, threshold, weight, asks):
+    assert verifier_decides(own, threshold, weight) is asks
+    if own is not None and not asks:
+        # own alone lands on the side of the threshold where every mixed probability lands
+        sides = {gate_probability(own, v, weight) >= threshold for v in (0.0, 0.3, 1.0)}
+        assert sides == {gate_probability(own, None, weight) >= threshold}
+
+
+def test_settled_tweets_are_not_verified_and_keep_the_same_spans(classifier):
+    path, probabilities = classifier
+    nlp = gated_pipeline()
+    add_verifier(nlp, spacy.load(path))
+    gate = nlp.get_pipe("adr_span_gate")
+    # Own probability 0.99 at weight 0.5: at least 0.495, so a 0.4 gate opens without asking
+    gate.verifier_weight, gate.threshold = 0.5, 0.4
+    docs = list(nlp.pipe(TEXTS))
+    assert all("ADR_verified" not in doc.cats for doc in docs)
+    assert sum(len(doc.ents) for doc in docs) == len(MARKED)
+    gate.verify_all = True
+    asked = list(nlp.pipe(TEXTS))
+    assert [doc.cats["ADR_verified"] for doc in asked if doc.ents] == pytest.approx([probabilities[i] for i in MARKED.values()], abs=1e-5)
+    assert [[ent.text for ent in doc.ents] for doc in asked] == [[ent.text for ent in doc.ents] for doc in docs]
+    # At 0.9 the verifier's answer matters again: asked, and it shuts the NoADR tweets
+    gate.verify_all, gate.threshold = False, 0.9
+    docs = list(nlp.pipe(TEXTS))
+    assert [i for i, doc in enumerate(docs) if "ADR_verified" in doc.cats] == sorted(MARKED.values())
+    assert [i for i, doc in enumerate(docs) if doc.ents] == [i for i in MARKED.values() if gate_probability(0.99, probabilities[i], 0.5) >= 0.9]
 
 
 def test_saved_verifier_survives_loading_and_takes_inference_settings(classifier, tmp_path):

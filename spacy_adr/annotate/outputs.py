@@ -68,7 +68,8 @@ def build_record(
         probability was under its threshold or their score under its `min_span_score`
         (`doc.spans["adr_candidates"]`), and `verified_probability`: the probability of the
         gate's verifier, which opens the gate (alone or mixed with `adr_probability`) when the
-        pipeline has one (None where it did not run: no verifier, or no ADR span).
+        pipeline has one (None where it did not run: no verifier, no ADR span, or a tweet whose
+        own probability settled the gate; see the gate's `verify_all`).
     RETURNS (Dict[str, Any]): {id, text?, adr_probability, adr_label, spans, candidates?,
         verified_probability?}; span offsets are character offsets into the text.
     """

@@ -172,11 +172,11 @@ def predict_stream(
     texts = list(texts)
     name = find_gate(nlp)
     gate = nlp.get_pipe(name) if name is not None else None
-    settings = (gate.gate, gate.threshold, gate.min_span_score) if gate is not None else None
+    settings = (gate.gate, gate.threshold, gate.min_span_score, gate.verify_all) if gate is not None else None
     if gate is not None:
-        # Open: a gate with a verifier stays on at threshold 0 and span score 0, so that the
-        # verifier runs on the tweets with spans and keeps them all; without one it is off.
-        gate.gate, gate.threshold, gate.min_span_score = gate.verifier is not None, 0.0, 0.0
+        # Open: a gate with a verifier stays on at threshold 0 and span score 0, asking the
+        # verifier about every tweet with spans, and keeps them all; without one it is off.
+        gate.gate, gate.threshold, gate.min_span_score, gate.verify_all = gate.verifier is not None, 0.0, 0.0, True
     try:
         predictions = []
         docs = nlp.pipe(texts, batch_size=batch_size)
@@ -193,7 +193,7 @@ def predict_stream(
             ))
     finally:
         if gate is not None:
-            gate.gate, gate.threshold, gate.min_span_score = settings
+            gate.gate, gate.threshold, gate.min_span_score, gate.verify_all = settings
     return predictions
 
 

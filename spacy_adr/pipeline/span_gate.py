@@ -23,7 +23,10 @@ accurate classifier costs little. Its probability opens the gate and is written 
 `doc.cats[category + "_verified"]` (e.g. "ADR_verified"); `doc.cats[category]` stays the
 pipeline's own classifier's, the tweet-level answer for every tweet. Two classifiers on
 different encoders err on different tweets, so the gate can also open on a weighted mean of
-the two (`verifier_weight`: 1 the verifier alone, 0.5 the plain mean).
+the two (`verifier_weight`: 1 the verifier alone, 0.5 the plain mean). With a mean, a tweet
+whose own probability already settles the decision (shut even if the verifier said 1, or open
+even if it said 0) is not verified: the spans come out the same and the verifier, the gate's
+largest cost, runs less (`verify_all = true` asks it about every tweet with spans anyway).
 
 A span that the NER itself doubts can be held back on an open tweet too: `min_span_score`
 sends the spans scored under it to the candidates (0 keeps every span of an open tweet).
@@ -62,12 +65,13 @@ VERIFIED_SUFFIX = "_verified"
         "verifier": None,
         "verifier_weight": 1.0,
         "min_span_score": 0.0,
+        "verify_all": False,
     },
 )
 def make_span_gate(
     nlp: Language, name: str, *, threshold: float, gate: bool, label: str, category: str,
     ner: str, score_spans: bool, candidates_key: str, verifier: Optional[str],
-    verifier_weight: float, min_span_score: float,
+    verifier_weight: float, min_span_score: float, verify_all: bool,
 ) -> "SpanGate":
     """Create the `adr_span_gate` component.
 
@@ -85,12 +89,14 @@ def make_span_gate(
         rest being `doc.cats[category]`'s: 1.0 the verifier alone, 0.5 the mean of the two.
     min_span_score (float): On an open tweet, spans whose `span._.adr_score` is under it go to
         the candidates too; 0 keeps them all. Needs score_spans.
+    verify_all (bool): Ask the verifier about every tweet with ADR spans; False skips those
+        whose own probability settles the gate whatever the verifier says (`verifier_decides`).
     RETURNS (SpanGate): The component.
     """
     return SpanGate(
         nlp, name, threshold=threshold, gate=gate, label=label, category=category, ner=ner,
         score_spans=score_spans, candidates_key=candidates_key, verifier=verifier,
-        verifier_weight=verifier_weight, min_span_score=min_span_score,
+        verifier_weight=verifier_weight, min_span_score=min_span_score, verify_all=verify_all,
     )
 
 
@@ -103,6 +109,7 @@ class SpanGate(Pipe):
         gate: bool = True, label: str = "ADR", category: str = "ADR", ner: str = "ner",
         score_spans: bool = True, candidates_key: str = CANDIDATES_KEY,
         verifier: Optional[str] = None, verifier_weight: float = 1.0, min_span_score: float = 0.0,
+        verify_all: bool = False,
     ) -> None:
         """Initialize the gate; see `make_span_gate` for the settings."""
         for setting, value in [("threshold", threshold), ("verifier_weight", verifier_weight), ("min_span_score", min_span_score)]:
@@ -122,6 +129,7 @@ class SpanGate(Pipe):
         self.verifier = verifier or None
         self.verifier_weight = float(verifier_weight)
         self.min_span_score = float(min_span_score)
+        self.verify_all = verify_all
 
     @property
     def verified_category(self) -> str:
@@ -185,7 +193,11 @@ class SpanGate(Pipe):
 
         docs (List[Doc]): Tweets that went through the pipeline up to the gate.
         """
-        with_spans = [doc for doc in docs if any(ent.label_ == self.label for ent in doc.ents)]
+        with_spans = [
+            doc for doc in docs
+            if any(ent.label_ == self.label for ent in doc.ents)
+            and (self.verify_all or verifier_decides(doc.cats.get(self.category), self.threshold, self.verifier_weight))
+        ]
         if not with_spans:
             return
         verifier = self._verifier()
@@ -228,7 +240,9 @@ class SpanGate(Pipe):
         """The probability that opens the gate: `doc.cats[category]` mixed with the verifier's
         by `verifier_weight` (see `gate_probability`), with a clear error when nothing wrote it."""
         verified: Optional[float] = None
-        if self.verifier is not None:
+        own: Optional[float] = doc.cats.get(self.category)
+        asked = self.verified_category in doc.cats or self.verify_all
+        if self.verifier is not None and (asked or verifier_decides(own, self.threshold, self.verifier_weight)):
             if self.verified_category not in doc.cats:
                 # A tweet that got its spans after the gate's batch was verified (e.g. a user
                 # calling apply_gate alone): ask now.
@@ -236,13 +250,33 @@ class SpanGate(Pipe):
             verified = doc.cats[self.verified_category]
             if self.verifier_weight == 1.0:
                 return float(verified)
-        own: Optional[float] = doc.cats.get(self.category)
+        # Not verified: own settles the gate, on the side of the threshold the mixed
+        # probability would be on whatever the verifier said (see verifier_decides).
         if own is None:
             raise ValueError(
                 f"{self.name}: doc.cats has no {self.category!r}: the gate needs a tweet classifier "
                 f"before it in the pipeline ({self.nlp.pipe_names}), or gate = false"
             )
         return gate_probability(own, verified, self.verifier_weight)
+
+
+def verifier_decides(own: Optional[float], threshold: float, verifier_weight: float) -> bool:
+    """Whether the verifier's answer can change the gate's decision on a tweet.
+
+    With its share `verifier_weight` under 1 the mixed probability lies between its values for
+    a verifier saying 0 and saying 1; when both sides of the threshold are out of reach, `own`
+    decides, and it is on the same side of the threshold as the mixed probability would be
+    (under it: `(1 - w) * own + w < threshold` implies `own < threshold`; at or over it:
+    `(1 - w) * own >= threshold` implies `own >= threshold`).
+
+    own (Optional[float]): The pipeline's classifier's probability; None: ask the verifier.
+    threshold (float): The gate's threshold.
+    verifier_weight (float): The verifier's share, in [0, 1].
+    RETURNS (bool): True when the verifier must be asked.
+    """
+    if own is None or verifier_weight >= 1.0:
+        return True
+    return gate_probability(own, 0.0, verifier_weight) < threshold <= gate_probability(own, 1.0, verifier_weight)
 
 
 def gate_probability(own: float, verified: Optional[float], verifier_weight: float) -> float:
