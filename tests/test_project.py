@@ -57,7 +57,7 @@ def test_all_workflow_on_fixture_data(tmp_path):
     shutil.copytree(ROOT / "configs", project / "configs")
     overrides = "--training.max_steps=3 --training.eval_frequency=2"
     try:
-        for workflow in ("all", "textcat", "ner"):
+        for workflow in ("all", "trf", "textcat", "ner"):
             result = run_workflow(project, data_dir, workflow, config_overrides=overrides)
             assert result.returncode == 0, workflow + result.stdout[-3000:] + result.stderr[-3000:]
         check_all_workflow_outputs(project)
@@ -90,8 +90,22 @@ def test_all_workflow_on_fixture_data(tmp_path):
         assert {(m["variant"], m["of"]) for m in meta["performance"]["measured"]} >= {
             ("minilm+gazetteer+multitask", "the trained part"), ("en-minilm-multitask", "the trained part")}
         assert any(req.replace("-", "_").startswith("spacy_adr") for req in meta["requirements"]), meta["requirements"]
+        # The accurate package loads by name too: its classifier carries its own encoder, and
+        # the gate reads that classifier (no verifier)
+        code = (
+            "import spacy; nlp = spacy.load('en_adr_smm4h_trf'); doc = nlp('cipro gave me a headache');"
+            "print(nlp.pipe_names, 'ADR' in doc.cats, nlp.disabled, nlp.get_pipe('adr_span_gate').verifier,"
+            " nlp.get_pipe('textcat').listening_components if hasattr(nlp.get_pipe('textcat'), 'listening_components') else None,"
+            " nlp.get_pipe('transformer').listening_components)"
+        )
+        loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+        assert loaded.returncode == 0, loaded.stderr[-3000:]
+        assert loaded.stdout.strip() == (
+            "['adr_tweet_normalizer', 'adr_gazetteer', 'transformer', 'ner', 'textcat', 'adr_meddra_linker', 'adr_span_gate']"
+            " True [] None None ['ner']"
+        )
     finally:
-        subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "en_adr_smm4h", "xx_adr_smm4h"], capture_output=True)
+        subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "en_adr_smm4h", "xx_adr_smm4h", "en_adr_smm4h_trf"], capture_output=True)
 
 
 def check_all_workflow_outputs(project: Path) -> None:
@@ -106,7 +120,7 @@ def check_all_workflow_outputs(project: Path) -> None:
     assert "task3_training.tsv:" in report
     # The NER (multi-task core and alone) trained, and its evaluation wrote metrics rows.
     rows = json.loads((project / "metrics" / "ner_task3_dev.json").read_text())
-    assert [row["variant"] for row in rows] == ["minilm+gazetteer+multitask", "minilm+gazetteer"]
+    assert [row["variant"] for row in rows] == ["minilm+gazetteer+multitask", "mpnet+gazetteer", "minilm+gazetteer"]
     assert all(0.0 <= row["strict_f"] <= 1.0 and row["n"] == 2 for row in rows)
     # The tweet classifiers trained, with thresholds, and were evaluated.
     rows = json.loads((project / "metrics" / "textcat_dev.json").read_text())
@@ -129,6 +143,8 @@ def check_all_workflow_outputs(project: Path) -> None:
         ("e2e", "en_adr_smm4h", "task3_dev"),
         ("textcat", "xx_adr_smm4h", "en_dev"), ("textcat", "xx_adr_smm4h", "ru_dev"),
         ("textcat", "xx_adr_smm4h", "fr_dev"),
+        ("textcat", "en_adr_smm4h_trf", "en_dev"), ("ner", "en_adr_smm4h_trf", "task3_dev"),
+        ("e2e", "en_adr_smm4h_trf", "task3_dev"),
     }
     # ... and on the dev stream, the gate on and off, at three ADR rates; the multi-task core too
     rows = json.loads((project / "metrics" / "stream_en_dev.json").read_text())
@@ -138,18 +154,22 @@ def check_all_workflow_outputs(project: Path) -> None:
     assert len(references) == 1 and all(0 <= row["n_noadr_with_spans"] <= row["n_shared_noadr"] for row in references)
     rows = [row for row in rows if row not in bands and row not in references]
     assert [row["variant"] for row in bands] == [
-        f"en_adr_smm4h (gate off), spans scored {band}" for band in ("0-0.5", "0.5-0.9", "0.9-1")
+        f"{package} (gate off), spans scored {band}"
+        for package in ("en_adr_smm4h", "en_adr_smm4h_trf") for band in ("0-0.5", "0.5-0.9", "0.9-1")
     ]
     splits = {"task3_dev", "en_dev_stream_natural", "en_dev_stream_3pct"}
     assert {(row["variant"], row["split"]) for row in rows} == {
         (variant, split) for split in splits
-        for variant in ("en_adr_smm4h", "en_adr_smm4h (gate off)", "minilm+gazetteer+multitask")
+        for variant in ("en_adr_smm4h", "en_adr_smm4h (gate off)", "minilm+gazetteer+multitask",
+                        "en_adr_smm4h_trf", "en_adr_smm4h_trf (gate off)")
     }
     assert all(row["task"] == "stream" and 0.0 <= row["relaxed_f"] <= 1.0 for row in rows)
     assert all("e2e_relaxed_f" in row for row in rows if row["variant"].startswith("en_adr_smm4h"))
     # check-wheels listed both wheels, found no data file inside, and named what carries terminology
     contents = json.loads((project / "metrics" / "wheel_contents.json").read_text())
     assert contents["ok"] and [len(wheel["data_files_inside"]) for wheel in contents["wheels"]] == [0, 0]
+    trf_contents = json.loads((project / "metrics" / "wheel_contents_trf.json").read_text())
+    assert trf_contents["ok"] and [len(wheel["data_files_inside"]) for wheel in trf_contents["wheels"]] == [0]
     en_wheel, xx_wheel = contents["wheels"]
     assert {t["factory"] for t in en_wheel["terminology"]} == {"adr_meddra_linker", "adr_gazetteer"}
     assert any(m["name"] == "kb.tsv" and m["lines"] > 1 for t in en_wheel["terminology"] for m in t["members"])
