@@ -241,8 +241,11 @@ class SpanGate(Pipe):
         by `verifier_weight` (see `gate_probability`), with a clear error when nothing wrote it."""
         verified: Optional[float] = None
         own: Optional[float] = doc.cats.get(self.category)
-        asked = self.verified_category in doc.cats or self.verify_all
-        if self.verifier is not None and (asked or verifier_decides(own, self.threshold, self.verifier_weight)):
+        ask = self.verifier is not None and (
+            self.verify_all or self.verified_category in doc.cats
+            or verifier_decides(own, self.threshold, self.verifier_weight)
+        )
+        if ask:
             if self.verified_category not in doc.cats:
                 # A tweet that got its spans after the gate's batch was verified (e.g. a user
                 # calling apply_gate alone): ask now.
@@ -250,7 +253,7 @@ class SpanGate(Pipe):
             verified = doc.cats[self.verified_category]
             if self.verifier_weight == 1.0:
                 return float(verified)
-        # Not verified: own settles the gate, on the side of the threshold the mixed
+        # A verifier not asked: own settles the gate, on the side of the threshold the mixed
         # probability would be on whatever the verifier said (see verifier_decides).
         if own is None:
             raise ValueError(
