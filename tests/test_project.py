@@ -93,16 +93,16 @@ def test_all_workflow_on_fixture_data(tmp_path):
         # The accurate package loads by name too: its classifier carries its own encoder, and
         # the gate reads that classifier (no verifier)
         code = (
-            "import spacy; nlp = spacy.load('en_adr_smm4h_trf'); doc = nlp('cipro gave me a headache');"
+            "import spacy; from spacy_adr.inference_settings import inference_settings;"
+            "nlp = spacy.load('en_adr_smm4h_trf'); doc = nlp('cipro gave me a headache');"
             "print(nlp.pipe_names, 'ADR' in doc.cats, nlp.disabled, nlp.get_pipe('adr_span_gate').verifier,"
-            " nlp.get_pipe('textcat').listening_components if hasattr(nlp.get_pipe('textcat'), 'listening_components') else None,"
-            " nlp.get_pipe('transformer').listening_components)"
+            " sorted(inference_settings(nlp)), nlp.get_pipe('transformer').listening_components)"
         )
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         assert loaded.stdout.strip() == (
             "['adr_tweet_normalizer', 'adr_gazetteer', 'transformer', 'ner', 'textcat', 'adr_meddra_linker', 'adr_span_gate']"
-            " True [] None None ['ner']"
+            " True [] None ['adr_meddra_linker', 'textcat', 'transformer'] ['ner']"
         )
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "en_adr_smm4h", "xx_adr_smm4h", "en_adr_smm4h_trf"], capture_output=True)
