@@ -193,11 +193,7 @@ class SpanGate(Pipe):
 
         docs (List[Doc]): Tweets that went through the pipeline up to the gate.
         """
-        with_spans = [
-            doc for doc in docs
-            if any(ent.label_ == self.label for ent in doc.ents)
-            and (self.verify_all or verifier_decides(doc.cats.get(self.category), self.threshold, self.verifier_weight))
-        ]
+        with_spans = [doc for doc in docs if any(ent.label_ == self.label for ent in doc.ents) and self._asks(doc)]
         if not with_spans:
             return
         verifier = self._verifier()
@@ -205,6 +201,11 @@ class SpanGate(Pipe):
         column = list(verifier.labels).index(self.category)
         for doc, row in zip(with_spans, scores):
             doc.cats[self.verified_category] = float(row[column])
+
+    def _asks(self, doc: Doc) -> bool:
+        """Whether the verifier is asked about this tweet: always with `verify_all`, else only
+        where its answer can change the gate's decision (`verifier_decides`)."""
+        return self.verify_all or verifier_decides(doc.cats.get(self.category), self.threshold, self.verifier_weight)
 
     def _verifier(self):
         if self.verifier not in self.nlp.component_names:
@@ -241,11 +242,7 @@ class SpanGate(Pipe):
         by `verifier_weight` (see `gate_probability`), with a clear error when nothing wrote it."""
         verified: Optional[float] = None
         own: Optional[float] = doc.cats.get(self.category)
-        ask = self.verifier is not None and (
-            self.verify_all or self.verified_category in doc.cats
-            or verifier_decides(own, self.threshold, self.verifier_weight)
-        )
-        if ask:
+        if self.verifier is not None and (self.verified_category in doc.cats or self._asks(doc)):
             if self.verified_category not in doc.cats:
                 # A tweet that got its spans after the gate's batch was verified (e.g. a user
                 # calling apply_gate alone): ask now.
