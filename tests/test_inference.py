@@ -196,6 +196,48 @@ def test_int8_pipeline_keeps_spans_and_survives_saving_in_a_fresh_process(ner_pi
     assert [[tuple(e) for e in doc] for doc in fresh] == expected
 
 
+@pytest.mark.parametrize("mode,tolerance", [("ort", 1e-4), ("ort-int8", 0.05)])
+def test_onnx_runtime_encoder_stays_close_to_torch(tiny_bert, mode, tolerance):
+    pytest.importorskip("onnxruntime")
+    from transformers import AutoModel
+
+    from spacy_adr.models.onnx_encoder import OnnxEncoder
+
+    model = AutoModel.from_pretrained(tiny_bert).eval()
+    encoder = quantized_copy(model, mode)
+    assert isinstance(encoder, OnnxEncoder) and model.training is False
+    ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102], [101, 2023, 102, 0, 0, 0]])
+    mask = (ids > 0).long()
+    with torch.no_grad():
+        fp32 = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    # Another batch and sequence size than the export's example: the axes are dynamic.
+    onnx = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert onnx.shape == fp32.shape and onnx.dtype == torch.float32
+    real = mask.bool()
+    assert float((fp32[real] - onnx[real]).abs().max()) < tolerance * float(fp32.abs().max())
+    # One sequence per group: int8 picks its input scale per group, so only close again.
+    grouped = predict_in_length_groups(encoder, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}, 1)
+    difference = (grouped.last_hidden_state[real] - onnx[real]).abs().max()
+    assert float(difference) < tolerance * float(fp32.abs().max())
+
+
+def test_onnx_runtime_pipeline_keeps_spans(ner_pipeline, tmp_path):
+    pytest.importorskip("onnxruntime")
+    expected = ents(spacy.load(ner_pipeline).pipe(TEXTS))
+    saved = tmp_path / "ort"
+    spacy.load(ner_pipeline).to_disk(saved)
+    save_inference(saved, quantize="ort", length_groups=3)
+    nlp = spacy.load(saved)
+    assert inference_settings(nlp) == {"transformer": {"quantize": "ort", "length_groups": 3}}
+    assert ents(nlp.pipe(TEXTS)) == expected
+
+
+def test_the_linker_refuses_onnx_runtime():
+    nlp = make_blank("en")
+    with pytest.raises(ValueError, match="is for the transformer"):
+        nlp.add_pipe("adr_meddra_linker", config={"quantize": "ort-int8"})
+
+
 def test_one_config_override_gives_fp32_back(ner_pipeline, tmp_path):
     saved = tmp_path / "int8"
     spacy.load(ner_pipeline).to_disk(saved)

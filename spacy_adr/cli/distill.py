@@ -1,5 +1,6 @@
 """`spacy-adr label-silver`: a teacher NER (or K voting) marks ADR spans on unlabelled tweets,
-dev tweets left out, for a student to train on (`spacy-adr.DistillCorpus.v1`)."""
+dev tweets left out, for a student to train on (`spacy-adr.DistillCorpus.v1`); `label-soft`: a
+teacher classifier scores tweets, soft labels for a student classifier."""
 import json
 from pathlib import Path
 from typing import List, Optional
@@ -41,3 +42,33 @@ def label_silver_cli(
         summary_path.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf8")
     msg.good(f"Wrote {output}: {counts['docs']:,} of {counts['texts']:,} texts with {counts['spans']:,} spans "
              f"({votes} of {len(teachers)} teachers agreeing; {counts['seconds']} s)")
+
+
+@app.command("label-soft")
+def label_soft_cli(
+    output: Path = typer.Argument(..., help="Soft-labelled corpus to write (.spacy)."),
+    teacher: str = typer.Option(..., "--teacher", help="Teacher classifier pipeline (writes doc.cats[LABEL])."),
+    sources: List[Path] = typer.Option(..., "--from", help="Corpora whose texts are scored (.spacy or .txt; repeatable); gold categories in them join the targets."),
+    exclude: List[Path] = typer.Option([], "--exclude", help="Dev corpora whose texts are left out (repeatable)."),
+    gold_weight: float = typer.Option(0.5, "--gold-weight", help="Weight of the gold class in a target (0: the teacher alone)."),
+    label: str = typer.Option("ADR", "--label", help="The category."),
+    summary_path: Optional[Path] = typer.Option(None, "--summary", help="Write the counts as JSON here."),
+) -> None:
+    """Score tweets with a teacher classifier: soft labels for a student classifier."""
+    from spacy.tokens import DocBin
+
+    from ..corpora.silver import gold_categories, label_soft, silver_texts
+
+    try:
+        texts = silver_texts(sources, exclude)
+        docs, counts = label_soft(teacher, texts, gold_categories(sources, label), label=label, gold_weight=gold_weight)
+    except (OSError, ValueError) as error:
+        msg.fail(str(error), exits=1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    DocBin(docs=docs, attrs=["ORTH"]).to_disk(output)
+    counts = {**counts, "teacher": teacher, "sources": [str(s) for s in sources]}
+    if summary_path:
+        summary_path.parent.mkdir(parents=True, exist_ok=True)
+        summary_path.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf8")
+    msg.good(f"Wrote {output}: {counts['texts']:,} texts, {counts['with_gold']:,} with gold, "
+             f"{counts['teacher_positive']:,} the teacher calls {label} ({counts['seconds']} s)")

@@ -1,5 +1,5 @@
 """Distillation data: tweets a teacher (one NER, or K voting) marked, and the reader that trains
-a student on gold plus those silver tweets.
+a student on gold plus those silver tweets; tweets a teacher classifier scored (soft labels).
 
 The fast package's MiniLM cannot match a base-size encoder or an ensemble, but it can learn
 from their output on tweets no annotator marked: Task 2 tweets labelled ADR have mentions
@@ -10,15 +10,17 @@ A silver tweet that is also a dev tweet would leak the dev answers into training
 labeller and the reader leave out every text of the `exclude` corpora (by `tweet_key`).
 """
 import random
+import time
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, DocBin
 from spacy.training import Corpus, Example
 from wasabi import msg
 
+from ..classification import adr_threshold, predict_probabilities
 from ..training.ner_ensemble import ensemble_spans, member_predictions
 from .multitask import read_tweet_keys, tweet_key
 from .unlabelled import unlabelled_texts
@@ -54,6 +56,65 @@ def label_silver(
         n_spans += len(doc.ents)
         docs.append(doc)
     return docs, {"texts": len(texts), "docs": len(docs), "spans": n_spans, "seconds": round(sum(seconds), 1)}
+
+
+def label_soft(
+    teacher: Union[str, Path, Language], texts: Sequence[str], gold: Dict[str, float], *,
+    label: str = "ADR", gold_weight: float = 0.5, batch_size: int = 64,
+) -> Tuple[List[Doc], Dict[str, float]]:
+    """Documents whose `doc.cats[label]` is a teacher classifier's probability, mixed with the
+    gold class where one is known: `gold_weight * gold + (1 - gold_weight) * teacher`.
+
+    A student classifier trained on these targets learns how sure the teacher is, not only its
+    decisions (soft labels); texts without gold (e.g. a test set's tweets) add what the teacher
+    knows about tweets nobody labelled.
+
+    teacher (Union[str, Path, Language]): A pipeline that writes `doc.cats[label]`.
+    texts (Sequence[str]): Texts to score (leave dev texts out before: `unlabelled_texts`).
+    gold (Dict[str, float]): Gold `doc.cats[label]` by `tweet_key`, where known.
+    label (str): The category.
+    gold_weight (float): Weight of the gold class in the target, in [0, 1].
+    batch_size (int): Batch size of the teacher's `nlp.pipe`.
+    RETURNS (Tuple[List[Doc], Dict[str, float]]): The documents (tokenised by the teacher) and
+        counts: texts, with_gold, teacher_positive (probability >= the teacher's threshold),
+        agreement with gold at that threshold, seconds of the teacher.
+    """
+    if not 0.0 <= gold_weight <= 1.0:
+        raise ValueError(f"gold_weight must be in [0, 1], got {gold_weight}")
+    nlp = teacher if isinstance(teacher, Language) else spacy.load(teacher)
+    threshold = adr_threshold(nlp, label)
+    threshold = 0.5 if threshold is None else threshold
+    start = time.perf_counter()
+    probabilities = predict_probabilities(nlp, texts, label=label, batch_size=batch_size)
+    seconds = time.perf_counter() - start
+    docs, n_gold, n_agree = [], 0, 0
+    for text, probability in zip(texts, probabilities):
+        doc = nlp.make_doc(text)
+        known = gold.get(tweet_key(text))
+        target = probability
+        if known is not None:
+            n_gold += 1
+            n_agree += (probability >= threshold) == (known >= 0.5)
+            target = gold_weight * known + (1.0 - gold_weight) * probability
+        doc.cats = {label: float(target)}
+        docs.append(doc)
+    counts = {
+        "texts": len(texts), "with_gold": n_gold, "teacher_threshold": threshold,
+        "teacher_positive": sum(p >= threshold for p in probabilities),
+        "agreement_with_gold": round(n_agree / n_gold, 4) if n_gold else None,
+        "gold_weight": gold_weight, "seconds": round(seconds, 1),
+    }
+    return docs, counts
+
+
+def gold_categories(paths: Sequence[Union[str, Path]], label: str = "ADR") -> Dict[str, float]:
+    """`doc.cats[label]` by `tweet_key` of the documents of `.spacy` files that have it."""
+    vocab = spacy.blank("xx").vocab
+    return {
+        tweet_key(doc.text): float(doc.cats[label])
+        for path in paths if Path(path).suffix == ".spacy"
+        for doc in DocBin().from_disk(path).get_docs(vocab) if label in doc.cats
+    }
 
 
 def silver_texts(

@@ -9,6 +9,8 @@ Two settings, both read at prediction time only (training and saved weights stay
     the feed-forward block's second matmul, which reads the GELU's outputs, whose outliers one
     int8 scale per batch handles worst) in bf16;
   - ``"bf16"``: every Linear layer in bf16: no scale computed per batch, so closest to fp32.
+  - ``"ort"`` and ``"ort-int8"``: the encoder exported to ONNX and run by ONNX Runtime, fp32
+    or with its int8 weights (``spacy_adr.models.onnx_encoder``; needs ``onnxruntime``).
   bf16 layers stay fp32 on a CPU without AVX-512 BF16. Embeddings and layer norms stay fp32
   and are shared with the original, so the copy costs only its Linear weights. The fp32
   module stays in place, so `to_disk` writes the fp32 weights and a reloaded pipeline
@@ -27,19 +29,21 @@ measured closer to fp32 than one scale per tensor, at the same speed.
 """
 import copy
 import warnings
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import numpy
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
-QUANTIZE_CHOICES = ("int8", "mixed", "bf16")
+from .onnx_encoder import ORT_MODES, OnnxEncoder
+
+QUANTIZE_CHOICES = ("int8", "mixed", "bf16", *ORT_MODES)
 
 
 def check_quantize(value: Optional[str], where: str) -> Optional[str]:
     """Validate a `quantize` setting.
 
-    value (Optional[str]): None (fp32), "int8", "mixed" or "bf16".
+    value (Optional[str]): None (fp32), "int8", "mixed", "bf16", "ort" or "ort-int8".
     where (str): What the setting belongs to, for the error message.
     RETURNS (Optional[str]): The value; "fp32", "none" and "" mean None.
     """
@@ -75,16 +79,19 @@ class BF16Linear(torch.nn.Module):
         return torch.nn.functional.linear(x.to(torch.bfloat16), self.weight, self.bias).to(x.dtype)
 
 
-def quantized_copy(module: torch.nn.Module, mode: str = "int8") -> torch.nn.Module:
+def quantized_copy(module: torch.nn.Module, mode: str = "int8") -> Union[torch.nn.Module, OnnxEncoder]:
     """A copy of module whose Linear layers run in int8 (`mode` "mixed": down-projections in
-    bf16; "bf16": all in bf16), for inference on the CPU.
+    bf16; "bf16": all in bf16), or the module run by ONNX Runtime ("ort", "ort-int8"), for
+    inference on the CPU.
 
     module (torch.nn.Module): An fp32 model on the CPU (left unchanged).
-    mode (str): "int8", "mixed" or "bf16" (see the module's docstring).
-    RETURNS (torch.nn.Module): The copy, in eval mode; its parameters other than the Linear
-        layers' are the original's tensors, not copies.
+    mode (str): "int8", "mixed", "bf16", "ort" or "ort-int8" (see the module's docstring).
+    RETURNS (Union[torch.nn.Module, OnnxEncoder]): The copy, in eval mode; a torch copy's
+        parameters other than the Linear layers' are the original's tensors, not copies.
     """
     check_quantize(mode, "quantized_copy")
+    if mode in ORT_MODES:
+        return OnnxEncoder(module, mode)
     linears = {name: m for name, m in module.named_modules() if isinstance(m, torch.nn.Linear)}
     linear_params = {id(p) for m in linears.values() for p in m.parameters()}
     shared = {id(t): t for t in list(module.parameters()) + list(module.buffers()) if id(t) not in linear_params}
@@ -120,15 +127,15 @@ class InferenceCopy:
     def __init__(self) -> None:
         # The source itself, not its id: an id can be reused once the old model is freed.
         self._source: Optional[torch.nn.Module] = None
-        self._copy: Optional[torch.nn.Module] = None
+        self._copy: Optional[Union[torch.nn.Module, OnnxEncoder]] = None
         self._mode: Optional[str] = None
 
-    def get(self, module: torch.nn.Module, mode: str = "int8") -> torch.nn.Module:
+    def get(self, module: torch.nn.Module, mode: str = "int8") -> Union[torch.nn.Module, OnnxEncoder]:
         """The quantised copy of module (made on first use), or module itself off the CPU.
 
         module (torch.nn.Module): The fp32 model.
-        mode (str): "int8", "mixed" or "bf16".
-        RETURNS (torch.nn.Module): What to run.
+        mode (str): "int8", "mixed", "bf16", "ort" or "ort-int8".
+        RETURNS (Union[torch.nn.Module, OnnxEncoder]): What to run.
         """
         if not on_cpu(module):
             return module
@@ -143,11 +150,11 @@ class InferenceCopy:
 
 
 def predict_in_length_groups(
-    module: torch.nn.Module, inputs: Dict[str, numpy.ndarray], group_size: int
+    module: Union[torch.nn.Module, OnnxEncoder], inputs: Dict[str, numpy.ndarray], group_size: int
 ) -> BaseModelOutput:
     """Run an HF encoder on a padded batch, sequences sorted by length in groups.
 
-    module (torch.nn.Module): The HF model (fp32 or an int8 copy).
+    module (Union[torch.nn.Module, OnnxEncoder]): The HF model (fp32 or a quantised copy).
     inputs (Dict[str, numpy.ndarray]): `input_ids`, `attention_mask` and optionally
         `token_type_ids`, each (n_sequences, n_columns), padded to the longest.
     group_size (int): Sequences per forward pass.
@@ -160,10 +167,12 @@ def predict_in_length_groups(
     lengths = mask.sum(axis=1).astype(int)
     # Stable sort: equal lengths keep their order, so a batch always runs the same way.
     order = numpy.argsort(lengths, kind="stable")
-    device = next(module.parameters()).device
+    is_torch = isinstance(module, torch.nn.Module)
+    device = next(module.parameters()).device if is_torch else torch.device("cpu")
     hidden: Optional[torch.Tensor] = None
-    was_training = module.training
-    module.eval()
+    was_training = is_torch and module.training
+    if is_torch:
+        module.eval()
     try:
         with torch.no_grad():
             for start in range(0, n_seqs, max(1, group_size)):
@@ -179,7 +188,8 @@ def predict_in_length_groups(
                     hidden = output.new_zeros((n_seqs, n_cols, output.shape[-1]))
                 hidden[torch.as_tensor(rows, device=device), :width] = output
     finally:
-        module.train(was_training)
+        if is_torch:
+            module.train(was_training)
     assert hidden is not None, "predict_in_length_groups needs at least one sequence"
     return BaseModelOutput(last_hidden_state=hidden)
 

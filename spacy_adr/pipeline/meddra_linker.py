@@ -53,6 +53,7 @@ from ..kb.candidates import ConceptIndex, cosine_to_distance
 from ..kb.concepts import ConceptKB, KnowledgeBase, check_codes
 from ..kb.meddra import MeddraKB
 from ..models.inference import InferenceCopy, check_quantize
+from ..models.onnx_encoder import ORT_MODES
 
 # The distance used when neither the config nor the trained folder gives one.
 FALLBACK_THRESHOLD = 0.6
@@ -231,6 +232,9 @@ class ConceptLinker:
         }
         # Not in cfg: cfg is saved with the component and would override the config on load.
         self.quantize = check_quantize(quantize, name)
+        if self.quantize in ORT_MODES:
+            # Its encoder is a sentence-transformers model, which the ONNX export does not cover.
+            raise ValueError(f"{name}: quantize {self.quantize!r} is for the transformer; the linker takes 'int8', 'mixed', 'bf16' or null")
         self.quantized = InferenceCopy()
         self.cache_size = cache_size
         self._cache: "OrderedDict[str, Link]" = OrderedDict()
