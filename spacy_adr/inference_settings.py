@@ -52,7 +52,7 @@ def inference_settings(nlp: Language) -> Dict[str, Dict[str, object]]:
 
     nlp (Language): The pipeline.
     RETURNS (Dict[str, Dict[str, object]]): Per component name: "quantize" ("int8",
-        "mixed", "bf16", "ort", "ort-int8" or "fp32") and, for transformers, "length_groups".
+        "mixed", "bf16", "ort", "ort-int8", "ort-mixed" or "fp32") and, for transformers, "length_groups".
     """
     settings: Dict[str, Dict[str, object]] = {}
     for name, component in nlp.components:
@@ -80,7 +80,7 @@ def set_inference(
     """Change a loaded pipeline's encoder settings (this process only).
 
     nlp (Language): The pipeline.
-    quantize (Optional[str]): The transformer's: "int8", "mixed", "bf16", "ort", "ort-int8" or "fp32"; None
+    quantize (Optional[str]): The transformer's: "int8", "mixed", "bf16", "ort", "ort-int8", "ort-mixed" or "fp32"; None
         leaves it as it is.
     length_groups (Optional[int]): Sequences per length-sorted group of every transformer,
         the verifier's too (0: the whole batch); None leaves them.

@@ -196,7 +196,7 @@ def test_int8_pipeline_keeps_spans_and_survives_saving_in_a_fresh_process(ner_pi
     assert [[tuple(e) for e in doc] for doc in fresh] == expected
 
 
-@pytest.mark.parametrize("mode,tolerance", [("ort", 1e-4), ("ort-int8", 0.05)])
+@pytest.mark.parametrize("mode,tolerance", [("ort", 1e-4), ("ort-int8", 0.05), ("ort-mixed", 0.05)])
 def test_onnx_runtime_encoder_stays_close_to_torch(tiny_bert, mode, tolerance):
     pytest.importorskip("onnxruntime")
     from transformers import AutoModel
@@ -219,6 +219,26 @@ def test_onnx_runtime_encoder_stays_close_to_torch(tiny_bert, mode, tolerance):
     grouped = predict_in_length_groups(encoder, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}, 1)
     difference = (grouped.last_hidden_state[real] - onnx[real]).abs().max()
     assert float(difference) < tolerance * float(fp32.abs().max())
+
+
+def test_ort_mixed_keeps_the_down_projections_in_fp32(tiny_bert, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from transformers import AutoModel
+
+    from spacy_adr.models.onnx_encoder import export, quantize_int8
+
+    model = AutoModel.from_pretrained(tiny_bert)
+    source = export(model, tmp_path / "fp32.onnx", ["input_ids", "attention_mask", "token_type_ids"])
+    for keep, expected_fp32 in ((False, 0), (True, 1)):  # one layer: one down-projection
+        target = quantize_int8(source, tmp_path / f"int8-{keep}.onnx", keep_down_projections=keep)
+        ops = [node.op_type for node in onnx.load(str(target)).graph.node]
+        weights_fp32 = {init.name for init in onnx.load(str(target)).graph.initializer if init.data_type == 1 and len(init.dims) == 2}
+        matmuls_on_fp32_weights = [
+            node for node in onnx.load(str(target)).graph.node
+            if node.op_type == "MatMul" and any(name in weights_fp32 for name in node.input)
+        ]
+        assert len(matmuls_on_fp32_weights) == expected_fp32, ops
+        assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops or "MatMulIntegerToFloat" in ops, ops
 
 
 def test_onnx_runtime_pipeline_keeps_spans(ner_pipeline, tmp_path):

@@ -9,8 +9,9 @@ Two settings, both read at prediction time only (training and saved weights stay
     the feed-forward block's second matmul, which reads the GELU's outputs, whose outliers one
     int8 scale per batch handles worst) in bf16;
   - ``"bf16"``: every Linear layer in bf16: no scale computed per batch, so closest to fp32.
-  - ``"ort"`` and ``"ort-int8"``: the encoder exported to ONNX and run by ONNX Runtime, fp32
-    or with its int8 weights (``spacy_adr.models.onnx_encoder``; needs ``onnxruntime``).
+  - ``"ort"``, ``"ort-int8"`` and ``"ort-mixed"``: the encoder exported to ONNX and run by ONNX
+    Runtime, fp32, with int8 weights, or int8 except the down-projections
+    (``spacy_adr.models.onnx_encoder``).
   bf16 layers stay fp32 on a CPU without AVX-512 BF16. Embeddings and layer norms stay fp32
   and are shared with the original, so the copy costs only its Linear weights. The fp32
   module stays in place, so `to_disk` writes the fp32 weights and a reloaded pipeline
@@ -43,7 +44,7 @@ QUANTIZE_CHOICES = ("int8", "mixed", "bf16", *ORT_MODES)
 def check_quantize(value: Optional[str], where: str) -> Optional[str]:
     """Validate a `quantize` setting.
 
-    value (Optional[str]): None (fp32), "int8", "mixed", "bf16", "ort" or "ort-int8".
+    value (Optional[str]): None (fp32), "int8", "mixed", "bf16", "ort", "ort-int8" or "ort-mixed".
     where (str): What the setting belongs to, for the error message.
     RETURNS (Optional[str]): The value; "fp32", "none" and "" mean None.
     """
@@ -81,11 +82,12 @@ class BF16Linear(torch.nn.Module):
 
 def quantized_copy(module: torch.nn.Module, mode: str = "int8") -> Union[torch.nn.Module, OnnxEncoder]:
     """A copy of module whose Linear layers run in int8 (`mode` "mixed": down-projections in
-    bf16; "bf16": all in bf16), or the module run by ONNX Runtime ("ort", "ort-int8"), for
+    bf16; "bf16": all in bf16), or the module run by ONNX Runtime ("ort", "ort-int8",
+    "ort-mixed"), for
     inference on the CPU.
 
     module (torch.nn.Module): An fp32 model on the CPU (left unchanged).
-    mode (str): "int8", "mixed", "bf16", "ort" or "ort-int8" (see the module's docstring).
+    mode (str): "int8", "mixed", "bf16", "ort", "ort-int8" or "ort-mixed" (see the module's docstring).
     RETURNS (Union[torch.nn.Module, OnnxEncoder]): The copy, in eval mode; a torch copy's
         parameters other than the Linear layers' are the original's tensors, not copies.
     """
@@ -134,7 +136,7 @@ class InferenceCopy:
         """The quantised copy of module (made on first use), or module itself off the CPU.
 
         module (torch.nn.Module): The fp32 model.
-        mode (str): "int8", "mixed", "bf16", "ort" or "ort-int8".
+        mode (str): "int8", "mixed", "bf16", "ort", "ort-int8" or "ort-mixed".
         RETURNS (Union[torch.nn.Module, OnnxEncoder]): What to run.
         """
         if not on_cpu(module):

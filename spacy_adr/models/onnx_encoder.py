@@ -1,9 +1,9 @@
 """An HF encoder run by ONNX Runtime on the CPU, fp32 or int8 (no spaCy imports).
 
-`quantize = "ort"` or `"ort-int8"` (`spacy_adr.models.inference`) runs the encoder through
-this: the torch model is exported to ONNX when the pipeline first predicts (a few seconds for
-MiniLM), int8 weights come from ONNX Runtime's dynamic quantisation (one scale per output
-channel), and the session runs in as many threads as torch does. The torch model stays in
+`quantize = "ort"`, `"ort-int8"` or `"ort-mixed"` (`spacy_adr.models.inference`) runs the
+encoder through this: the torch model is exported to ONNX when the pipeline first predicts (a
+few seconds for MiniLM), int8 weights come from ONNX Runtime's dynamic quantisation (one scale
+per output channel; "ort-mixed" leaves the down-projections fp32), and the session runs in as many threads as torch does. The torch model stays in
 place, so training and `to_disk` are unchanged and a reloaded pipeline exports again.
 
 Why ONNX Runtime beside torch's own copies: on this 2-core CPU its int8 ran MiniLM 1.4x as
@@ -20,7 +20,7 @@ import numpy
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
-ORT_MODES = ("ort", "ort-int8")
+ORT_MODES = ("ort", "ort-int8", "ort-mixed")
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -46,7 +46,8 @@ class OnnxEncoder:
         """Export module and open a session on it.
 
         module (torch.nn.Module): An fp32 HF encoder on the CPU (left unchanged).
-        mode (str): "ort" (fp32) or "ort-int8".
+        mode (str): "ort" (fp32), "ort-int8", or "ort-mixed" (int8 except the layers that
+            project down, as torch's "mixed", which stay fp32 here).
         """
         if mode not in ORT_MODES:
             raise ValueError(f"OnnxEncoder: mode must be one of {list(ORT_MODES)}, got {mode!r}")
@@ -56,8 +57,8 @@ class OnnxEncoder:
         with tempfile.TemporaryDirectory(prefix="spacy-adr-onnx-") as folder:
             path = Path(folder) / "encoder.onnx"
             export(module, path, input_names)
-            if mode == "ort-int8":
-                path = quantize_int8(path, Path(folder) / "encoder-int8.onnx")
+            if mode != "ort":
+                path = quantize_int8(path, Path(folder) / "encoder-int8.onnx", keep_down_projections=mode == "ort-mixed")
             options = ort.SessionOptions()
             options.intra_op_num_threads = torch.get_num_threads()
             options.inter_op_num_threads = 1
@@ -113,18 +114,35 @@ def export(module: torch.nn.Module, path: Path, input_names: List[str]) -> Path:
     return path
 
 
-def quantize_int8(source: Path, target: Path) -> Path:
-    """ONNX Runtime's dynamic int8 quantisation of the MatMul weights, per output channel."""
+def quantize_int8(source: Path, target: Path, *, keep_down_projections: bool = False) -> Path:
+    """ONNX Runtime's dynamic int8 quantisation of the MatMul weights, per output channel.
+
+    source (Path): The fp32 .onnx file.
+    target (Path): The .onnx file to write.
+    keep_down_projections (bool): Leave in fp32 the MatMuls with more inputs than outputs
+        (the feed-forward block's second matmul, whose GELU inputs one int8 scale handles worst).
+    RETURNS (Path): target.
+    """
     _require_onnxruntime()
     import logging
 
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    excluded = []
+    if keep_down_projections:
+        graph = onnx.load(str(source)).graph
+        shapes = {init.name: tuple(init.dims) for init in graph.initializer}
+        for node in graph.node:
+            weights = [shapes[name] for name in node.input if len(shapes.get(name, ())) == 2]
+            if node.op_type == "MatMul" and weights and weights[0][0] > weights[0][1]:
+                excluded.append(node.name)
 
     root = logging.getLogger()
     level = root.level
     root.setLevel(max(level, logging.ERROR))  # it logs a "consider pre-processing" hint every time
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=excluded)
     finally:
         root.setLevel(level)
     return target
