@@ -83,8 +83,7 @@ class BF16Linear(torch.nn.Module):
 def quantized_copy(module: torch.nn.Module, mode: str = "int8") -> Union[torch.nn.Module, OnnxEncoder]:
     """A copy of module whose Linear layers run in int8 (`mode` "mixed": down-projections in
     bf16; "bf16": all in bf16), or the module run by ONNX Runtime ("ort", "ort-int8",
-    "ort-mixed"), for
-    inference on the CPU.
+    "ort-mixed"), for inference on the CPU.
 
     module (torch.nn.Module): An fp32 model on the CPU (left unchanged).
     mode (str): "int8", "mixed", "bf16", "ort", "ort-int8" or "ort-mixed" (see the module's docstring).

@@ -3,8 +3,9 @@
 `quantize = "ort"`, `"ort-int8"` or `"ort-mixed"` (`spacy_adr.models.inference`) runs the
 encoder through this: the torch model is exported to ONNX when the pipeline first predicts (a
 few seconds for MiniLM), int8 weights come from ONNX Runtime's dynamic quantisation (one scale
-per output channel; "ort-mixed" leaves the down-projections fp32), and the session runs in as many threads as torch does. The torch model stays in
-place, so training and `to_disk` are unchanged and a reloaded pipeline exports again.
+per output channel; "ort-mixed" leaves the down-projections fp32), and the session runs in as
+many threads as torch does. The torch model stays in place, so training and `to_disk` are
+unchanged and a reloaded pipeline exports again.
 
 Why ONNX Runtime beside torch's own copies: on this 2-core CPU its int8 ran MiniLM 1.4x as
 fast as torch's int8 and 1.5x as fast as bf16 (600 en dev tweets, groups of 16), and stayed
@@ -29,7 +30,7 @@ def _require_onnxruntime():
         import onnxruntime
     except ImportError as error:
         raise ImportError(
-            "quantize 'ort' and 'ort-int8' need ONNX Runtime, a requirement of spacy_adr: "
+            "quantize 'ort', 'ort-int8' and 'ort-mixed' need ONNX Runtime, a requirement of spacy_adr: "
             "pip install onnxruntime onnx, or set quantize to 'bf16', 'int8' or null"
         ) from error
     return onnxruntime
