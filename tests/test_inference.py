@@ -198,7 +198,6 @@ def test_int8_pipeline_keeps_spans_and_survives_saving_in_a_fresh_process(ner_pi
 
 @pytest.mark.parametrize("mode,tolerance", [("ort", 1e-4), ("ort-int8", 0.05), ("ort-mixed", 0.05)])
 def test_onnx_runtime_encoder_stays_close_to_torch(tiny_bert, mode, tolerance):
-    pytest.importorskip("onnxruntime")
     from transformers import AutoModel
 
     from spacy_adr.models.onnx_encoder import OnnxEncoder
@@ -222,7 +221,7 @@ def test_onnx_runtime_encoder_stays_close_to_torch(tiny_bert, mode, tolerance):
 
 
 def test_ort_mixed_keeps_the_down_projections_in_fp32(tiny_bert, tmp_path):
-    onnx = pytest.importorskip("onnx")
+    import onnx
     from transformers import AutoModel
 
     from spacy_adr.models.onnx_encoder import export, quantize_int8
@@ -231,18 +230,17 @@ def test_ort_mixed_keeps_the_down_projections_in_fp32(tiny_bert, tmp_path):
     source = export(model, tmp_path / "fp32.onnx", ["input_ids", "attention_mask", "token_type_ids"])
     for keep, expected_fp32 in ((False, 0), (True, 1)):  # one layer: one down-projection
         target = quantize_int8(source, tmp_path / f"int8-{keep}.onnx", keep_down_projections=keep)
-        ops = [node.op_type for node in onnx.load(str(target)).graph.node]
-        weights_fp32 = {init.name for init in onnx.load(str(target)).graph.initializer if init.data_type == 1 and len(init.dims) == 2}
+        graph = onnx.load(str(target)).graph
+        ops = [node.op_type for node in graph.node]
+        weights_fp32 = {init.name for init in graph.initializer if init.data_type == onnx.TensorProto.FLOAT and len(init.dims) == 2}
         matmuls_on_fp32_weights = [
-            node for node in onnx.load(str(target)).graph.node
-            if node.op_type == "MatMul" and any(name in weights_fp32 for name in node.input)
+            node for node in graph.node if node.op_type == "MatMul" and any(name in weights_fp32 for name in node.input)
         ]
         assert len(matmuls_on_fp32_weights) == expected_fp32, ops
         assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops or "MatMulIntegerToFloat" in ops, ops
 
 
 def test_onnx_runtime_pipeline_keeps_spans(ner_pipeline, tmp_path):
-    pytest.importorskip("onnxruntime")
     expected = ents(spacy.load(ner_pipeline).pipe(TEXTS))
     saved = tmp_path / "ort"
     spacy.load(ner_pipeline).to_disk(saved)
