@@ -53,7 +53,6 @@ class OnnxEncoder:
         if mode not in ORT_MODES:
             raise ValueError(f"OnnxEncoder: mode must be one of {list(ORT_MODES)}, got {mode!r}")
         ort = _require_onnxruntime()
-        self.mode = mode
         input_names = self._input_names(module)
         with tempfile.TemporaryDirectory(prefix="spacy-adr-onnx-") as folder:
             path = Path(folder) / "encoder.onnx"
@@ -106,7 +105,7 @@ def export(module: torch.nn.Module, path: Path, input_names: List[str]) -> Path:
             # The TorchScript exporter: no onnxscript needed, and it handles HF encoders.
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                _LastHiddenState(module), tuple(example for _ in input_names), str(path),
+                _LastHiddenState(module, input_names), tuple(example for _ in input_names), str(path),
                 input_names=list(input_names), output_names=["last_hidden_state"],
                 dynamic_axes=axes, opset_version=17, dynamo=False,
             )
@@ -152,10 +151,10 @@ def quantize_int8(source: Path, target: Path, *, keep_down_projections: bool = F
 class _LastHiddenState(torch.nn.Module):
     """The HF model with positional inputs and one output, for the exporter."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    def __init__(self, model: torch.nn.Module, input_names: List[str]) -> None:
         super().__init__()
         self.model = model
-        self.names = OnnxEncoder._input_names(model)
+        self.names = list(input_names)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.model(**dict(zip(self.names, inputs))).last_hidden_state
