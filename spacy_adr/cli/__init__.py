@@ -9,10 +9,9 @@ app = typer.Typer(
 )
 
 # Commands register themselves on `app` when their modules are imported.
-from . import annotate, check_data, convert, evaluate, finetune  # noqa: E402,F401
+from . import annotate, check_data, convert, evaluate  # noqa: E402,F401
 from . import encoders  # noqa: E402,F401
 from . import linker  # noqa: E402,F401
-from . import benchmark, stream, textcat, vectors  # noqa: E402,F401
+from . import benchmark, stream, textcat  # noqa: E402,F401
 from . import inference, release  # noqa: E402,F401
 from . import report, serve  # noqa: E402,F401
-from . import distill, mlm  # noqa: E402,F401

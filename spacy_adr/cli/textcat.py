@@ -1,4 +1,4 @@
-"""`spacy-adr tune-threshold`, `evaluate-textcat`, `predict-task2`, `assemble-ensemble`: the
+"""`spacy-adr tune-threshold`, `evaluate-textcat`, `predict-task2`: the
 tweet classifier after training."""
 import sys
 from pathlib import Path
@@ -77,18 +77,3 @@ def predict_task2_cli(
 
     n = write_task2_predictions(spacy.load(model), data_path, output)
     msg.good(f"Wrote {n} predictions to {output}")
-
-
-@app.command("assemble-ensemble")
-def assemble_ensemble_cli(
-    output: Path = typer.Argument(..., help="Folder to write the ensemble pipeline to."),
-    models: List[Path] = typer.Argument(..., help="Trained pipelines, one ADR classifier each.", exists=True, file_okay=False),
-    voting: str = typer.Option("mean", "--voting", help="mean (mean probability) or majority."),
-    threshold: float = typer.Option(0.5, "--threshold", help="Decision threshold (tune-threshold chooses one on dev)."),
-) -> None:
-    """One pipeline that votes over the ADR classifiers of several trained pipelines."""
-    from ..training.textcat_ensemble import assemble_ensemble
-
-    nlp = assemble_ensemble(models, voting=voting, threshold=threshold)
-    nlp.to_disk(output)
-    msg.good(f"Wrote {output}: {len(models)} members, {voting} voting; pipeline {nlp.pipe_names}")

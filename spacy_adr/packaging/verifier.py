@@ -16,9 +16,19 @@ from spacy.language import Language
 
 from ..classification import ADR_LABEL, adr_classifier_name
 from ..evaluation.stream import find_gate, save_gate_settings
-from ..training.textcat_ensemble import make_self_contained
 
 VERIFIER_NAME = "adr_verifier"
+
+
+def make_self_contained(nlp: Language, classifier: str) -> None:
+    """Give `classifier` its own copy of every upstream component it listens to.
+
+    nlp (Language): The pipeline, changed in place.
+    classifier (str): The name of the component that gets its own copies.
+    """
+    for name, pipe in nlp.pipeline:
+        if classifier in getattr(pipe, "listening_components", ()):
+            nlp.replace_listeners(name, classifier, ["model.tok2vec"])
 
 
 def check_same_annotators(nlp: Language, classifier_nlp: Language, classifier: str) -> None:
