@@ -146,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.n_tweets < FIRST_CHUNK:
         sys.exit(f"--n-tweets must be at least {FIRST_CHUNK:,}")
-    from spacy_adr.evaluation.metrics import write_rows
+    from spacy_adr.metrics import write_rows
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)

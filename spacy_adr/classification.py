@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from thinc.api import Config
 
-from .evaluation.scoring import best_threshold, score_binary
+from .scoring import best_threshold, score_binary
 
 ADR_LABEL = "ADR"
 

@@ -26,7 +26,7 @@ from .annotate.fingerprints import input_fingerprint, model_spec_hash
 from .annotate.inputs import DEFAULT_MAX_CHARS, list_inputs
 from .annotate.run import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE
 from .annotate.summary import AnnotateStopped, AnnotateSummary
-from .corpora.problems import InputError
+from .errors import InputError
 
 try:
     from distributed import WorkerPlugin

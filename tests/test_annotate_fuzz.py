@@ -18,7 +18,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from annotate_helpers import build_toy_pipeline  # noqa: E402
 from spacy_adr.annotate import AnnotateStopped, annotate, read_records  # noqa: E402
-from spacy_adr.corpora.problems import InputError  # noqa: E402
+from spacy_adr.errors import InputError  # noqa: E402
 
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ANY_CHAR = st.characters(exclude_categories=())  # surrogates (Cs) included

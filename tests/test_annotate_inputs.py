@@ -11,7 +11,7 @@ import pytest
 
 from spacy_adr.annotate import InputFailure, read_records
 from spacy_adr.annotate.cleaning import clean_text, id_problem
-from spacy_adr.corpora.problems import InputError
+from spacy_adr.errors import InputError
 
 BOM = b"\xef\xbb\xbf"
 

@@ -9,8 +9,8 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_adr.corpora.cadec import convert_cadec, read_cadec, read_cadec_meddra_mentions
-from spacy_adr.corpora.problems import ConversionReport, InputError
+from spacy_adr_builder.corpora.cadec import convert_cadec, read_cadec, read_cadec_meddra_mentions
+from spacy_adr.errors import ConversionReport, InputError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cadec"
 

@@ -11,12 +11,12 @@ import srsly
 from spacy.tokens import Doc, Span
 from typer.testing import CliRunner
 
-from spacy_adr.corpora.cadec import read_cadec_sct_mentions
-from spacy_adr.corpora.problems import ConversionReport, InputError
-from spacy_adr.corpora.psytar import read_psytar_snomed_mentions
+from spacy_adr_builder.corpora.cadec import read_cadec_sct_mentions
+from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr_builder.corpora.psytar import read_psytar_snomed_mentions
 from spacy_adr.kb.concepts import ConceptKB, concepts_from_mentions, load_kb, read_concept_tsv
 from spacy_adr.kb.meddra import MeddraKB
-from spacy_adr.training.linker import Mention, fold_means, post_folds, read_mentions, train_classifier, train_metric_encoder
+from spacy_adr_builder.training.linker import Mention, fold_means, post_folds, read_mentions, train_classifier, train_metric_encoder
 from spacy_adr.pipeline.meddra_linker import ConceptLinker, MeddraLinker
 
 from test_cadec import fixture_files, make_zip

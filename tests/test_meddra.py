@@ -5,7 +5,7 @@ import pytest
 import spacy
 from thinc.api import Config
 
-from spacy_adr.corpora.problems import InputError
+from spacy_adr.errors import InputError
 from spacy_adr.kb.meddra import (
     MeddraConcept,
     MeddraKB,

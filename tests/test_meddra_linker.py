@@ -15,7 +15,7 @@ from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
 
 from spacy_adr.kb.meddra import load_meddra
-from spacy_adr.training.linker import (
+from spacy_adr_builder.training.linker import (
     Mention,
     accuracy_rows,
     choose_threshold,
@@ -353,7 +353,7 @@ def test_cli_train_and_evaluate(tmp_path, fixtures_dir, encoder_dir, toy_mention
 
 
 def test_end_to_end_evaluation(tmp_path, fixtures_dir, encoder_dir, head_file):
-    from spacy_adr.evaluation.ner import evaluate_ner
+    from spacy_adr_builder.evaluation.ner import evaluate_ner
 
     nlp = _pipeline(fixtures_dir / "meddra" / "llt.tsv", encoder_dir, head_file)
     gold = {  # the file's own offsets and codes, as the Task 3 reader stores them
@@ -378,7 +378,7 @@ def test_end_to_end_evaluation(tmp_path, fixtures_dir, encoder_dir, head_file):
 
 
 def test_benchmark_times_each_component_and_the_linker(fixtures_dir, encoder_dir, head_file):
-    from spacy_adr.evaluation.benchmark import _time_components
+    from spacy_adr_builder.evaluation.benchmark import _time_components
 
     nlp = _pipeline(fixtures_dir / "meddra" / "llt.tsv", encoder_dir, head_file)
     timings = _time_components(nlp, ["Headache all day", "no side effects", "Alopecia and Insomnia"], 2)

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from spacy_adr.cli import app
-from spacy_adr.encoders import prepare_encoder
-from spacy_adr.encoders.mpnet import PIECE_NAME, mpnet_pieces, prepare_mpnet
+from spacy_adr_builder.encoders import prepare_encoder
+from spacy_adr_builder.encoders.mpnet import PIECE_NAME, mpnet_pieces, prepare_mpnet
 
 FILES = {
     "all-mpnet-base-v2/config.json": b'{"model_type": "mpnet"}',

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spacy_adr.corpora.stats import describe_docbin
+from spacy_adr_builder.corpora.stats import describe_docbin
 from spacy_adr.kb.meddra import load_meddra
 
 ROOT = Path(__file__).parent.parent

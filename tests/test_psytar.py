@@ -9,8 +9,8 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_adr.corpora.problems import ConversionReport, InputError
-from spacy_adr.corpora.psytar import (
+from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr_builder.corpora.psytar import (
     PSYTAR_LABELS, convert_psytar, read_psytar, read_psytar_mentions,
 )
 

@@ -11,9 +11,9 @@ import spacy
 from typer.testing import CliRunner
 
 from spacy_adr.cli import app
-from spacy_adr.data_check import DATA_SOURCES, REQUIRED_FILES, SOURCES, check_data, source_of
-from spacy_adr.packaging.data_table import data_section, data_sources_table, expand_braces
-from spacy_adr.packaging.meta import (
+from spacy_adr_builder.data_check import DATA_SOURCES, REQUIRED_FILES, SOURCES, check_data, source_of
+from spacy_adr_builder.packaging.data_table import data_section, data_sources_table, expand_braces
+from spacy_adr_builder.packaging.meta import (
     AUTHOR,
     ENCODERS,
     MetaTemplate,
@@ -21,7 +21,7 @@ from spacy_adr.packaging.meta import (
     newest_mtime,
     read_metrics,
 )
-from spacy_adr.packaging.wheels import check_wheels
+from spacy_adr_builder.packaging.wheels import check_wheels
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "release"

@@ -6,8 +6,8 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_adr.corpora.problems import ConversionReport, InputError
-from spacy_adr.corpora.rudrec import RUDREC_LABELS, convert_rudrec, read_rudrec
+from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr_builder.corpora.rudrec import RUDREC_LABELS, convert_rudrec, read_rudrec
 
 FIXTURE = Path(__file__).parent / "fixtures" / "rudrec" / "rudrec_sample.json"
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from spacy_adr.evaluation.metrics import write_rows
-from spacy_adr.evaluation.scoring import score_linked_spans, score_spans
+from spacy_adr.metrics import write_rows
+from spacy_adr.scoring import score_linked_spans, score_spans
 
 
 def test_strict_and_relaxed_span_scores():

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from spacy_adr.corpora.problems import ConversionReport, InputError
-from spacy_adr.corpora.smm4h2017 import (
+from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr_builder.corpora.smm4h2017 import (
     MentionRecord,
     convert_smm4h2017,
     read_smm4h2017,

@@ -6,8 +6,8 @@ import spacy
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from spacy_adr.corpora.problems import ConversionReport, InputError
-from spacy_adr.corpora.smm4h_task2 import convert_task2, read_task2
+from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr_builder.corpora.smm4h_task2 import convert_task2, read_task2
 
 FIXTURES = Path(__file__).parent / "fixtures" / "smm4h_task2"
 

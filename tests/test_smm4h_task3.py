@@ -6,8 +6,8 @@ import spacy
 from spacy.tokens import DocBin
 from spacy.training import Example
 
-from spacy_adr.corpora.problems import ConversionReport, InputError
-from spacy_adr.corpora.smm4h_task3 import convert_task3, read_task3
+from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr_builder.corpora.smm4h_task3 import convert_task3, read_task3
 
 FIXTURES = Path(__file__).parent / "fixtures" / "smm4h_task3"
 TRAIN = FIXTURES / "task3_training_sample.tsv"

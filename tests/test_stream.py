@@ -3,7 +3,7 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_adr.evaluation.stream import (
+from spacy_adr_builder.evaluation.stream import (
     GateRule, PredictedTweet, StreamTweet, annotation_agreement, read_stream, save_gate_rule, stream_scores, tune_gate,
     with_probabilities,
 )
@@ -200,7 +200,7 @@ def test_save_gate_rule_writes_the_config(tmp_path):
 
 
 def test_precision_by_score_band():
-    from spacy_adr.evaluation.stream import precision_by_score
+    from spacy_adr_builder.evaluation.stream import precision_by_score
 
     scored = [PredictedTweet(p.probability, p.spans, [0.95] * len(p.spans)) for p in PREDICTIONS]
     scored[1] = PredictedTweet(0.3, [(5, 8, "c3")], [0.6])  # A2's span, right: band 0.5-0.9
@@ -227,7 +227,7 @@ def test_tune_gate_can_protect_the_enriched_figures():
 
 
 def test_best_by_setting_gives_one_row_per_weight_and_span_score():
-    from spacy_adr.evaluation.stream import best_by_setting
+    from spacy_adr_builder.evaluation.stream import best_by_setting
 
     gate, curve = tune_gate(TWEETS, VERIFIED, rate=0.5, verifier_weights=(0.5, 1.0), min_span_scores=(0.0, 0.5))
     rows = best_by_setting(curve)

@@ -18,8 +18,8 @@ from spacy_adr.classification import (
     save_threshold,
     write_task2_predictions,
 )
-from spacy_adr.training.textcat_ensemble import assemble_ensemble
-from spacy_adr.evaluation.scoring import best_threshold, score_binary
+from spacy_adr_builder.training.textcat_ensemble import assemble_ensemble
+from spacy_adr.scoring import best_threshold, score_binary
 from spacy_adr.tokenizer import make_blank
 
 TWEETS = [
@@ -309,7 +309,7 @@ def test_assembled_ensemble_averages_members_and_reloads(cnn_model, trf_model, t
 # ---- vectors and freezing -------------------------------------------------------------------
 
 def test_floret_vectors_are_keyed_by_norm(tmp_path):
-    from spacy_adr.training.vectors import floret_vectors, normalised_texts
+    from spacy_adr_builder.training.vectors import floret_vectors, normalised_texts
 
     corpus = write_corpus(tmp_path / "c.spacy", TWEETS * 5)
     sentences = list(normalised_texts("en", [corpus]))
@@ -322,7 +322,7 @@ def test_floret_vectors_are_keyed_by_norm(tmp_path):
 
 def test_navec_vectors_keep_the_given_words():
     pytest.importorskip("natasha")
-    from spacy_adr.training.vectors import navec_vectors
+    from spacy_adr_builder.training.vectors import navec_vectors
 
     nlp = navec_vectors("ru", keep_words={"голова", "болит", "несуществующееслово"})
     assert nlp.vocab.vectors.shape == (2, 300)
@@ -354,7 +354,7 @@ def test_freeze_lower_layers_trains_the_upper_layers_only():
     import torch
     from transformers import BertConfig, BertModel
 
-    from spacy_adr.models.transformer_init import freeze_lower_layers
+    from spacy_adr_builder.training.transformer_init import freeze_lower_layers
 
     config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
                         intermediate_size=32, max_position_embeddings=32)

@@ -6,7 +6,7 @@ from spacy.language import Language
 
 from spacy_adr.annotate.outputs import build_record
 from spacy_adr.inference_settings import inference_settings, save_inference, set_inference
-from spacy_adr.packaging.verifier import add_verifier, save_verifier
+from spacy_adr_builder.packaging.verifier import add_verifier, save_verifier
 from spacy_adr.pipeline.span_gate import CANDIDATES_KEY, gate_probability, verifier_decides
 from spacy_adr.tokenizer import make_blank
 from test_textcat import TWEETS, transformer_pipeline

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
-from ..corpora.problems import InputError
+from ..errors import InputError
 from .cleaning import clean_text, id_problem, printable_id
 from .sources import COMPRESSION_SUFFIXES, InputFailure, iter_lines, open_input
 from .tables import Line, Row, csv_rows, tsv_rows

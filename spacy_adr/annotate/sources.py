@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional, Tuple, Union
 
-from ..corpora.problems import InputError
+from ..errors import InputError
 
 _READ_BLOCK = 1 << 16
 _UTF8_BOM = b"\xef\xbb\xbf"

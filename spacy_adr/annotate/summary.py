@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from ..corpora.problems import InputError
+from ..errors import InputError
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from wasabi import msg
 
-from ..corpora.problems import InputError
+from ..errors import InputError
 from . import app
 
 

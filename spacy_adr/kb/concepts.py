@@ -25,7 +25,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Protocol, Sequence,
 
 import spacy
 
-from ..corpora.problems import InputError
+from ..errors import InputError
 
 TSV_HEADER = ("code", "name", "parent")
 

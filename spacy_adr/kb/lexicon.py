@@ -15,8 +15,8 @@ would be a guess about what the list author meant.
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Union
 
-from ..corpora.lines import numbered_lines
-from ..corpora.problems import ConversionReport
+from ..lines import numbered_lines
+from ..errors import ConversionReport
 
 
 def read_lexicon(

@@ -21,7 +21,7 @@ import spacy
 
 from wasabi import msg
 
-from ..corpora.problems import ConversionReport, InputError
+from ..errors import ConversionReport, InputError
 
 # Header of the TSV that `MeddraKB.to_disk` writes; `read_llt_tsv` recognises it.
 KB_TSV_HEADER = ("llt_code", "llt_name", "pt_code", "pt_name", "llt_currency")

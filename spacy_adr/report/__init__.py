@@ -17,7 +17,7 @@ from spacy.language import Language
 from tqdm import tqdm
 
 from ..classification import adr_threshold, gold_labels
-from ..evaluation.metrics import machine_description
+from ..metrics import machine_description
 from . import page
 from .figures import (
     GAZETTEER_FACTORY,

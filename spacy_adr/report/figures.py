@@ -10,8 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from ..evaluation.ner import gold_linked_offsets
-from ..evaluation.scoring import LinkedOffsets, _overlaps, _prf, score_binary, score_linked_spans, score_spans
+from ..scoring import LinkedOffsets, _overlaps, _prf, gold_linked_offsets, score_binary, score_linked_spans, score_spans
 
 LINKER_FACTORY = "adr_meddra_linker"
 GAZETTEER_FACTORY = "adr_gazetteer"
@@ -174,7 +173,7 @@ def linker_figures(
     RETURNS (Optional[Dict[str, Any]]): None when the corpus has no coded mentions or the
         linker has no classifier (there is then no threshold to choose).
     """
-    from ..training.linker import THRESHOLDS, accuracy_rows, read_docbin_mentions
+    from ..linker_scoring import THRESHOLDS, accuracy_rows, read_docbin_mentions
 
     mentions = read_docbin_mentions(spans_path, source="dev")
     if limit is not None:

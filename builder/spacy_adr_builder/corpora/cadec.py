@@ -33,11 +33,11 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .. import extensions  # noqa: F401  (Span._.meddra_term)
-from ..kb.concepts import CodedMention
-from ..tokenizer import make_blank
+from spacy_adr import extensions  # noqa: F401  (Span._.meddra_term)
+from spacy_adr.kb.concepts import CodedMention
+from spacy_adr.tokenizer import make_blank
 from .docbin import save_docs
-from .problems import ConversionReport, InputError
+from spacy_adr.errors import ConversionReport, InputError
 from .spans import CharSpan, make_annotated_doc
 
 CADEC_LABELS = ("ADR", "Drug", "Disease", "Symptom", "Finding")

@@ -14,7 +14,7 @@ from typing import Union
 import spacy
 from spacy.language import Language
 
-from ..classification import ADR_LABEL, adr_classifier_name
+from spacy_adr.classification import ADR_LABEL, adr_classifier_name
 from ..evaluation.stream import find_gate, save_gate_settings
 
 VERIFIER_NAME = "adr_verifier"

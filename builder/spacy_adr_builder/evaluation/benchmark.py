@@ -19,8 +19,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from spacy.tokens import DocBin
 
-from ..models.inference import QUANTIZE_CHOICES
-from ..pipeline.meddra_linker import LINKER_FACTORIES
+from spacy_adr.models.inference import QUANTIZE_CHOICES
+from spacy_adr.pipeline.meddra_linker import LINKER_FACTORIES
 
 
 def read_texts(path: Union[str, Path], limit: int) -> List[str]:
@@ -67,7 +67,7 @@ def settings_label(settings: Dict[str, Dict[str, Any]]) -> str:
 def _load(model: str, inference: Optional[Dict[str, Any]]):
     import spacy
 
-    from ..inference_settings import inference_settings, set_inference
+    from spacy_adr.inference_settings import inference_settings, set_inference
 
     start = time.perf_counter()
     nlp = spacy.load(model)
@@ -161,7 +161,7 @@ def _in_fresh_process(function, *args) -> Dict[str, Any]:
 def _accuracy(
     model: str, inference: Optional[Dict[str, Any]], spans: Optional[str], classes: Optional[str]
 ) -> Dict[str, Any]:
-    from ..classification import adr_classifier_name, evaluate_textcat
+    from spacy_adr.classification import adr_classifier_name, evaluate_textcat
     from .ner import evaluate_ner
 
     nlp, _, _ = _load(model, inference)

@@ -8,7 +8,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import typer
 from wasabi import msg
 
-from ..corpora.problems import ConversionReport, InputError
+from spacy_adr.errors import ConversionReport, InputError
 from . import app
 
 
@@ -44,7 +44,7 @@ def _converter(source: Source) -> Callable[..., ConversionReport]:
     elif source is Source.smm4h2017:
         from ..corpora.smm4h2017 import convert_smm4h2017 as convert
     else:
-        from ..kb.meddra import convert_meddra as convert
+        from spacy_adr.kb.meddra import convert_meddra as convert
     return convert
 
 

@@ -6,25 +6,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from ..pipeline.meddra_linker import LINKER_FACTORIES
-from .scoring import score_linked_spans, score_spans
-
-
-def gold_linked_offsets(doc: Doc, label: str = "ADR") -> List[Tuple[int, int, str]]:
-    """The gold spans of a Doc as the source file gives them, with their codes.
-
-    Task 3 Docs carry the file's own offsets in user_data["gold_spans"] (spans that had to be
-    trimmed or widened to fit tokens keep their original offsets there); other Docs use their
-    entities and `kb_id_`.
-    """
-    if "gold_spans" in doc.user_data:
-        return [(start, end, code) for start, end, code in doc.user_data["gold_spans"]]
-    return [(ent.start_char, ent.end_char, ent.kb_id_) for ent in doc.ents if ent.label_ == label]
-
-
-def gold_offsets(doc: Doc, label: str = "ADR") -> List[Tuple[int, int]]:
-    """The gold spans of a Doc as the source file gives them (see `gold_linked_offsets`)."""
-    return [(start, end) for start, end, _code in gold_linked_offsets(doc, label)]
+from spacy_adr.pipeline.meddra_linker import LINKER_FACTORIES
+from spacy_adr.scoring import gold_linked_offsets, gold_offsets, score_linked_spans, score_spans
 
 
 def evaluate_ner(

@@ -20,20 +20,15 @@ dev tweets. Trained on both unfiltered, the classifier read F1 0.74 on Task 2 en
 0.62 with those tweets left out (both measured): it had seen the answers. `exclude` drops
 every training tweet whose text is in the given corpora, so the dev sets stay unseen.
 
-Task 2 tweets labelled ADR have mentions nobody marked. `silver_paths` names documents a
-teacher NER marked (`spacy-adr label-silver`): a Task 2 ADR tweet that has a silver version
-is trained on with the teacher's entities instead of missing ones, so the shared core learns
-from the teacher's mentions too (distillation, as the student NER of `ner-distill`).
 """
 import random
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Set
+from typing import Callable, Iterator, List, Set
 
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import DocBin
 from spacy.training import Corpus, Example
-from spacy.vocab import Vocab
 from wasabi import msg
 
 from .balanced import balanced_corpus_v1
@@ -79,36 +74,6 @@ def mark_ner_negatives(examples: List[Example], label: str, wanted: int) -> int:
     return marked
 
 
-def read_silver_docs(paths: List[Path], exclude: Set[str], vocab: Vocab) -> Dict[str, Doc]:
-    """Silver documents by `tweet_key`, leaving out those whose text is an `exclude` key."""
-    docs = {}
-    for path in paths:
-        for doc in DocBin().from_disk(path).get_docs(vocab):
-            key = tweet_key(doc.text)
-            if key not in exclude:
-                docs[key] = doc
-    return docs
-
-
-def use_silver_entities(
-    nlp: Language, examples: List[Example], silver: Dict[str, Doc], label: str
-) -> List[Example]:
-    """Each positive classification example that has a silver document, replaced by one whose
-    reference is the silver document (the teacher's entities) with the example's cats."""
-    replaced = []
-    for eg in examples:
-        reference = eg.reference
-        is_positive = reference.cats.get(label, 0.0) >= 0.5
-        silver_doc = silver.get(tweet_key(reference.text)) if is_positive else None
-        if silver_doc is None or reference.has_annotation("ENT_IOB"):
-            replaced.append(eg)
-            continue
-        silver_reference = silver_doc.copy()
-        silver_reference.cats = dict(reference.cats)
-        replaced.append(Example(nlp.make_doc(silver_reference.text), silver_reference))
-    return replaced
-
-
 @spacy.registry.readers("spacy-adr.MultiTaskCorpus.v1")
 def multitask_corpus_v1(
     span_paths: List[Path],
@@ -120,7 +85,6 @@ def multitask_corpus_v1(
     negative_ratio: float = 3.0,
     ner_negative_ratio: float = 0.0,
     exclude: List[Path] = [],
-    silver_paths: List[Path] = [],
     seed: int = 0,
     limit: int = 0,
 ) -> Callable[[Language], Iterator[Example]]:
@@ -143,13 +107,11 @@ def multitask_corpus_v1(
         for the classifier; 0 leaves every classification document's entities missing.
     exclude (List[Path]): `.spacy` files (the dev sets) whose tweets must not be trained on;
         documents with the same text (`tweet_key`) are dropped.
-    silver_paths (List[Path]): `.spacy` files of teacher-marked tweets (`label-silver`); a
-        positive classification document with the same text takes their entities. [] uses none.
     seed (int): Seed of the sampler and of the shuffle.
     limit (int): Read at most this many documents from each file; 0 reads all.
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus reader.
     """
-    missing = [str(path) for path in [*span_paths, *exclude, *silver_paths] if not Path(path).exists()]
+    missing = [str(path) for path in [*span_paths, *exclude] if not Path(path).exists()]
     if missing:
         raise ValueError(f"spacy-adr.MultiTaskCorpus.v1: corpus not found: {', '.join(missing)}")
     if span_repeats < 1:
@@ -161,22 +123,13 @@ def multitask_corpus_v1(
         class_paths, label=label, negative_ratio=negative_ratio, seed=seed, limit=limit
     )
     excluded = read_tweet_keys(exclude)
-    silver: Optional[Dict[str, Doc]] = None  # read on the first pass, which brings the vocab
     passes = 0
 
     def read(nlp: Language) -> Iterator[Example]:
-        nonlocal passes, silver
+        nonlocal passes
         rng = random.Random(seed + passes)
         passes += 1
         examples: List[Example] = list(classified(nlp))
-        if silver is None:
-            silver = read_silver_docs(silver_paths, excluded, nlp.vocab)
-        if silver:
-            examples = use_silver_entities(nlp, examples, silver, label)
-            if passes == 1:
-                n_silver = sum(eg.reference.has_annotation("ENT_IOB") for eg in examples)
-                msg.info(f"spacy-adr.MultiTaskCorpus.v1: {n_silver} ADR tweets per pass carry "
-                         f"silver entities (of {len(silver)} silver documents)")
         n_span_examples = 0
         for corpus in span_corpora:
             span_examples = [label_from_spans(eg, label, span_label) for eg in corpus(nlp)]

@@ -52,13 +52,13 @@ def evaluate_stream_cli(
     it shares with the tweet labels."""
     import spacy
 
-    from ..classification import predict_probabilities
-    from ..evaluation.metrics import write_rows
+    from spacy_adr.classification import predict_probabilities
+    from spacy_adr.metrics import write_rows
     from ..evaluation.stream import (
         GateRule, annotation_agreement, find_gate, natural_rate, precision_by_score, predict_stream, split_name,
         stream_rows, tune_gate, with_probabilities,
     )
-    from ..pipeline.meddra_linker import LINKER_FACTORIES
+    from spacy_adr.pipeline.meddra_linker import LINKER_FACTORIES
 
     tweets = _load_stream(spans, noadr, exclude)
     natural = natural_rate(noadr)
@@ -134,7 +134,7 @@ def tune_gate_cli(
     F1 within --max-task3-drop of no gate, and store it in the pipeline's config."""
     import spacy
 
-    from ..evaluation.metrics import write_rows
+    from spacy_adr.metrics import write_rows
     from ..evaluation.stream import (
         best_by_setting, find_gate, natural_rate, predict_stream, save_gate_rule, stream_scores, tune_gate,
     )

@@ -3,7 +3,7 @@ import codecs
 from pathlib import Path
 from typing import Iterator, Tuple, Union
 
-from .problems import InputError
+from .errors import InputError
 
 
 def numbered_lines(path: Union[str, Path], *, encoding: str = "utf-8") -> Iterator[Tuple[int, str]]:

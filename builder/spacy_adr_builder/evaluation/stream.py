@@ -28,9 +28,8 @@ from thinc.api import Config
 from tqdm import tqdm
 
 from ..corpora.multitask import read_tweet_keys, tweet_key
-from ..pipeline.span_gate import GATE_FACTORY, gate_probability, keeps_span_score
-from .ner import gold_linked_offsets
-from .scoring import LinkedOffsets, scores_from_counts, span_counts
+from spacy_adr.pipeline.span_gate import GATE_FACTORY, gate_probability, keeps_span_score
+from spacy_adr.scoring import LinkedOffsets, gold_linked_offsets, scores_from_counts, span_counts
 
 
 @dataclass

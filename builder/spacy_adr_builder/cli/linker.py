@@ -32,7 +32,7 @@ def train_linker_cli(
     summary: Optional[Path] = typer.Option(None, "--summary", help="Write timings, counts and dev rows to this JSON file."),
 ) -> None:
     """Train the linker (triplet-tuned encoder + softmax classifier) on MedDRA or any KB and choose its threshold on dev."""
-    from ..corpora.problems import InputError
+    from spacy_adr.errors import InputError
     from ..training.linker import train_linker
 
     memory_sources = [] if memory.strip().lower() == "none" else [s.strip() for s in memory.split(",") if s.strip()]
@@ -60,7 +60,7 @@ def evaluate_linker_cli(
     train: Optional[Path] = typer.Option(None, "--train", help="Training .spacy: also score the dev mentions of tweets not in it."),
 ) -> None:
     """acc@1 of the classifier, the metric path and their combination; search speed and memory."""
-    from ..training.linker import evaluate_linker
+    from ..evaluation.linker import evaluate_linker
 
     rows = evaluate_linker(linker_dir, dev, output=output, train=train, command="spacy-adr " + " ".join(sys.argv[1:]))
     for row in rows:

@@ -22,7 +22,7 @@ def evaluate_ner_cli(
     """Strict and relaxed P/R/F1 of ADR spans against the source file's own offsets and,
     with --e2e, the end-to-end P/R/F1 of linked spans."""
     from ..evaluation.ner import evaluate_ner
-    from ..evaluation.metrics import write_rows
+    from spacy_adr.metrics import write_rows
 
     if not data_path.exists():
         msg.fail(f"{data_path}: no such corpus", exits=1)

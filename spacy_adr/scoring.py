@@ -2,7 +2,9 @@
 offsets are character offsets into the original tweet, as the SMM4H scorer compares them.
 Tweets: P/R/F1 of the positive (ADR) class at a decision threshold.
 """
-from typing import Dict, Iterable, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from spacy.tokens import Doc
 
 Offsets = Tuple[int, int]
 LinkedOffsets = Tuple[int, int, str]
@@ -156,3 +158,20 @@ def best_threshold(
     scored = [(score_binary(probabilities, gold, t)["f"], -abs(t - 0.5), t) for t in candidates]
     f, _, threshold = max(scored)
     return threshold, f
+
+
+def gold_linked_offsets(doc: Doc, label: str = "ADR") -> List[Tuple[int, int, str]]:
+    """The gold spans of a Doc as the source file gives them, with their codes.
+
+    Task 3 Docs carry the file's own offsets in user_data["gold_spans"] (spans that had to be
+    trimmed or widened to fit tokens keep their original offsets there); other Docs use their
+    entities and `kb_id_`.
+    """
+    if "gold_spans" in doc.user_data:
+        return [(start, end, code) for start, end, code in doc.user_data["gold_spans"]]
+    return [(ent.start_char, ent.end_char, ent.kb_id_) for ent in doc.ents if ent.label_ == label]
+
+
+def gold_offsets(doc: Doc, label: str = "ADR") -> List[Tuple[int, int]]:
+    """The gold spans of a Doc as the source file gives them (see `gold_linked_offsets`)."""
+    return [(start, end) for start, end, _code in gold_linked_offsets(doc, label)]

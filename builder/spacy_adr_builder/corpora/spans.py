@@ -7,7 +7,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import filter_spans
 
-from .problems import ConversionReport
+from spacy_adr.errors import ConversionReport
 
 # All aligned gold spans, overlapping ones included; doc.ents keeps a non-overlapping subset.
 SPANS_KEY = "sc"

@@ -28,7 +28,7 @@ def benchmark_cli(
     --compare, the same under other encoder settings; with --spans/--classes, the dev
     accuracy of each setting, so that the cost of int8 is measured in the same run."""
     from ..evaluation.benchmark import accuracy, benchmark, parse_inference, read_texts
-    from ..evaluation.metrics import write_rows
+    from spacy_adr.metrics import write_rows
 
     for path in (data_path, spans, classes):
         if path is not None and not path.exists():

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterable, List, Optional, Tuple, Union
 
-from .corpora.problems import InputError
+from spacy_adr.errors import InputError
 
 DATA_ENV_VAR = "SPACY_ADR_DATA"
 SUMS_NAME = "SHA256SUMS"
