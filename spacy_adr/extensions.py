@@ -3,7 +3,7 @@
 Predictions live in built-in slots (doc.cats, doc.ents, span.kb_id_); these attributes only
 carry extras.
 """
-from spacy.tokens import Span, Token
+from spacy.tokens import Doc, Span, Token
 
 # B/I/O tag of the ADR gazetteer, written by `adr_gazetteer`.
 if not Token.has_extension("adr_gaz"):
@@ -31,3 +31,9 @@ if not Span.has_extension("meddra_candidates"):
 # gave to the transitions that made this span, so users can rank and cut spans.
 if not Span.has_extension("adr_score"):
     Span.set_extension("adr_score", default=None)
+
+# The span gate's decision on a tweet (written by `adr_span_gate`): True when it kept the
+# tweet's ADR spans, False when it held them back (to doc.spans["adr_candidates"]), None when
+# it decided nothing (the NER found no ADR span, or the gate is off).
+if not Doc.has_extension("adr_gate_open"):
+    Doc.set_extension("adr_gate_open", default=None)

@@ -74,6 +74,7 @@ class ToyGate:
         for span in held_back:
             span._.adr_score = 0.25
         doc.spans["adr_candidates"] = held_back
+        doc._.adr_gate_open = True if doc.ents else None
         return doc
 
 

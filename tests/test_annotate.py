@@ -71,7 +71,8 @@ def test_annotate_jsonl(model, inputs, tmp_path):
     assert {e["id"] for e in errors} >= {"t4", "t5", "t6", "t7", "t11"}
     by_id = {r["id"]: r for r in records}
     t1 = by_id["t1"]
-    assert list(t1) == ["id", "adr_probability", "adr_label", "spans"]
+    assert list(t1) == ["id", "adr_probability", "adr_label", "spans", "gate_open"]
+    assert t1["gate_open"] is None  # this pipeline has no gate
     assert t1["adr_probability"] == 0.9 and t1["adr_label"] is True
     assert t1["spans"] == [
         {"start": 21, "end": 29, "text": "headache", "label": "ADR", "score": None,

@@ -4,7 +4,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from spacy_adr.cli import app
+from spacy_adr_builder.cli import app
 from spacy_adr.tokenizer import make_blank
 from test_textcat import write_corpus
 

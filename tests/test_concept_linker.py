@@ -16,7 +16,9 @@ from spacy_adr.errors import ConversionReport, InputError
 from spacy_adr_builder.corpora.psytar import read_psytar_snomed_mentions
 from spacy_adr.kb.concepts import ConceptKB, concepts_from_mentions, load_kb, read_concept_tsv
 from spacy_adr.kb.meddra import MeddraKB
-from spacy_adr_builder.training.linker import Mention, fold_means, post_folds, read_mentions, train_classifier, train_metric_encoder
+from spacy_adr.linker_scoring import Mention
+from spacy_adr_builder.training.linker import train_classifier, train_metric_encoder
+from spacy_adr_builder.training.linker_data import read_mentions
 from spacy_adr.pipeline.meddra_linker import ConceptLinker, MeddraLinker
 
 from test_cadec import fixture_files, make_zip
@@ -125,25 +127,6 @@ def test_psytar_snomed_reader(tmp_path):
     assert mentions[0].where.endswith("[ADR_Mapped]:2")
 
 
-def test_post_folds_and_means():
-    posts = [f"p{i % 23}" for i in range(100)]
-    folds = post_folds(posts, 5, seed=1)
-    assert set(folds) == set(posts) and sorted(set(folds.values())) == [0, 1, 2, 3, 4]
-    sizes = sorted(list(folds.values()).count(f) for f in range(5))
-    assert sizes[-1] - sizes[0] <= 1
-    rows = []
-    for fold in range(2):
-        for suffix in ("", "_new_text"):
-            for variant in ("classifier", "metric", "combined"):
-                row = {"task": "linker", "variant": variant, "split": f"c_fold{fold}{suffix}", "fold": fold, "acc1": 0.5 + fold * 0.2,
-                       "acc1_seen": 1.0, "acc1_unseen": 0.0, "n": 10, "n_seen": 8, "n_unseen": 2, "steps": 3, "seconds": 1.0}
-                rows.append({**row, "threshold": 0.4} if variant == "combined" else row)
-    means = fold_means(rows, "c", n_folds=2)
-    combined = next(r for r in means if r["split"] == "c_2fold_mean" and r["variant"] == "combined")
-    assert combined["acc1"] == pytest.approx(0.6) and combined["n"] == 20 and combined["thresholds"] == [0.4, 0.4]
-    assert fold_means(rows, "c", n_folds=3) == []
-
-
 @pytest.fixture(scope="module")
 def trained_terms_linker(terms, encoder_dir):  # noqa: F811
     mentions = read_mentions(TERM_MENTIONS, source="task3")
@@ -213,7 +196,7 @@ def test_old_meddra_linker_folder_loads_unchanged(tmp_path, fixtures_dir, encode
 
 
 def test_cli_train_linker_with_a_tsv_kb(tmp_path, encoder_dir):  # noqa: F811
-    from spacy_adr.cli import app
+    from spacy_adr_builder.cli import app
 
     runner = CliRunner()
     args = ["train-linker", str(tmp_path / "linker"), "--kb", f"tsv:{TERMS}", "--train", str(TERM_MENTIONS),
@@ -231,37 +214,3 @@ def test_cli_train_linker_with_a_tsv_kb(tmp_path, encoder_dir):  # noqa: F811
     assert result.exit_code == 1 and "either --meddra PATH or --kb" in " ".join(result.output.split())
 
 
-def test_cli_snomed_folds_on_the_fixtures(tmp_path, encoder_dir):  # noqa: F811
-    from spacy_adr.cli import app
-
-    (tmp_path / "cadec").mkdir()
-    (tmp_path / "psytar").mkdir()
-    make_zip(tmp_path / "cadec" / "CADEC.v2.zip", fixture_files())
-    write_xlsx(tmp_path / "psytar" / "PsyTAR_dataset.xlsx", sample())
-    output = tmp_path / "linker_snomed_psytar.json"
-    result = CliRunner().invoke(app, [
-        "evaluate-linker-folds", "psytar", "--data", str(tmp_path), "-o", str(output), "--n-folds", "3",
-        "--steps", "2", "--batch-size", "4", "--base-model", str(encoder_dir),
-    ])
-    assert result.exit_code == 0, result.output
-    rows = json.loads(output.read_text())
-    folds = [r for r in rows if r["variant"] == "combined" and r["split"] in {f"psytar_fold{i}" for i in range(3)}]
-    # Three posts, one a fold: all seven single-code mentions are tested once.
-    assert len(folds) == 3 and sum(r["n"] for r in folds) == 7
-    mean = next(r for r in rows if r["split"] == "psytar_3fold_mean" and r["variant"] == "combined")
-    assert mean["n"] == 7 and 0.0 <= mean["acc1"] <= 1.0 and len(mean["thresholds"]) == 3
-    assert all(r["n_kb"] == 9 + 6 for r in folds)  # CADEC's concepts and PsyTAR's
-
-
-def test_benchmark_kb_on_a_small_synthetic_tsv(tmp_path, encoder_dir):  # noqa: F811
-    from spacy_adr.cli import app
-
-    tsv = tmp_path / "synthetic.tsv"
-    output = tmp_path / "speed.json"
-    result = CliRunner().invoke(app, ["benchmark-kb", str(tsv), "--synthetic", "1500", "--base-model", str(encoder_dir), "-o", str(output)])
-    assert result.exit_code == 0, result.output
-    kb = read_concept_tsv(tsv)
-    assert len(kb) == 1500 and kb.parent(kb.codes[-1]) in kb and any(c.synonyms for c in kb)
-    row = json.loads(output.read_text())[0]
-    assert (row["task"], row["split"], row["n_concepts"]) == ("speed", "linker_kb", 1500)
-    assert row["n_names"] == len(kb.entries()[0]) and row["mentions_per_s"] > 0 and row["index_s"] > 0

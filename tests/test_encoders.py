@@ -231,7 +231,7 @@ def test_cli_passes_arguments(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
     import spacy_adr_builder.encoders as encoders
-    from spacy_adr.cli import app
+    from spacy_adr_builder.cli import app
 
     calls = []
 

@@ -18,6 +18,7 @@ from spacy.util import fix_random_seed
 from typer.testing import CliRunner
 
 from spacy_adr.cli import app
+from spacy_adr_builder.cli import app as builder_app
 from spacy_adr.inference_settings import inference_settings, save_inference, set_inference
 from spacy_adr.models.inference import check_quantize, predict_in_length_groups, quantized_copy
 from spacy_adr.tokenizer import make_blank
@@ -303,7 +304,7 @@ def test_benchmark_times_and_scores_each_setting(ner_pipeline, tmp_path):
     # A fresh interpreter: the benchmark forks its measuring processes, which is safe only
     # from a process whose torch has not run yet (this test process trained a model).
     result = subprocess.run([
-        sys.executable, "-c", "from spacy_adr.cli import app; app()", "benchmark", str(ner_pipeline), str(tmp_path / "gold.spacy"),
+        sys.executable, "-c", "from spacy_adr_builder.cli import app; app()", "benchmark", str(ner_pipeline), str(tmp_path / "gold.spacy"),
         "--split", "toy", "--limit", "0", "--batch-size", "2", "--compare", "int8/2",
         "--spans", str(tmp_path / "gold.spacy"), "-o", str(output),
     ], capture_output=True, text=True, timeout=600)
@@ -315,5 +316,5 @@ def test_benchmark_times_and_scores_each_setting(ner_pipeline, tmp_path):
     for row in rows.values():
         assert row["tweets_per_s"] > 0 and row["n"] == len(TRAIN)
         assert row["ner_strict_f"] == pytest.approx(1.0)
-    result = CliRunner().invoke(app, ["benchmark", str(ner_pipeline), str(tmp_path / "gold.spacy"), "--split", "x", "--compare", "int4"])
+    result = CliRunner().invoke(builder_app, ["benchmark", str(ner_pipeline), str(tmp_path / "gold.spacy"), "--split", "x", "--compare", "int4"])
     assert result.exit_code == 1 and "QUANTIZE/GROUPS" in " ".join(result.output.split())

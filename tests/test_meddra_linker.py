@@ -15,15 +15,9 @@ from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
 
 from spacy_adr.kb.meddra import load_meddra
-from spacy_adr_builder.training.linker import (
-    Mention,
-    accuracy_rows,
-    choose_threshold,
-    index_mentions,
-    map_pt_mentions,
-    train_classifier,
-    train_metric_encoder,
-)
+from spacy_adr.linker_scoring import Mention, accuracy_rows, choose_threshold
+from spacy_adr_builder.training.linker import index_mentions, train_classifier, train_metric_encoder
+from spacy_adr_builder.training.linker_data import map_pt_mentions
 from spacy_adr.pipeline.meddra_linker import ClassifierHead, MeddraLinker, load_encoder
 
 from tiny_transformer import build_tiny_bert
@@ -312,7 +306,7 @@ def _toy_docbin(path: Path, rows: List[Tuple[str, str]]) -> None:
 
 
 def test_cli_train_and_evaluate(tmp_path, fixtures_dir, encoder_dir, toy_mentions):
-    from spacy_adr.cli import app
+    from spacy_adr_builder.cli import app
 
     _toy_docbin(tmp_path / "train.spacy", toy_mentions)
     _toy_docbin(tmp_path / "dev.spacy", toy_mentions[:6] + [("hair loss", "10019045")])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from spacy_adr.cli import app
+from spacy_adr_builder.cli import app
 from spacy_adr_builder.encoders import prepare_encoder
 from spacy_adr_builder.encoders.mpnet import PIECE_NAME, mpnet_pieces, prepare_mpnet
 

