@@ -69,7 +69,7 @@ class PipelineLoader(WorkerPlugin):
         self.nlp = None
 
     def setup(self, worker: Any) -> None:
-        from .annotate.run import load_pipeline
+        from .annotate.loading import load_pipeline
 
         self.nlp = load_pipeline(self.model, code=self.code)
 

@@ -77,7 +77,7 @@ def accuracy_rows(
     thresholds (Iterable[float]): Distance thresholds for the combination.
     split (str): Name of the data, for the rows.
     command (str): The command that produced the rows.
-    RETURNS (List[Dict[str, Any]]): Metrics rows (DESIGN.md format); `acc1_seen` / `acc1_unseen`
+    RETURNS (List[Dict[str, Any]]): Metrics rows (see `spacy_adr.metrics`); `acc1_seen` / `acc1_unseen`
         split the mentions by whether their gold code is one the classifier was trained on.
     """
     vectors = linker.encode([m.text for m in mentions])

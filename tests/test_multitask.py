@@ -164,29 +164,3 @@ def test_ner_negatives_teach_the_ner_silence_on_noadr_tweets(tmp_path):
     assert not any(doc.ents for doc in with_negatives.pipe(unseen))
     # ... and still finds the mentions of ADR tweets
     assert [e.text for e in with_negatives("sick from that pill").ents] == ["sick"]
-
-
-def test_silver_entities_replace_missing_ones_of_adr_tweets(tmp_path):
-    spans = write_span_corpus(tmp_path / "spans.spacy", ["[sick] from pill"])
-    classes = write_corpus(tmp_path / "classes.spacy", [
-        ("Pill made me  DIZZY", 1.0), ("no silver for me", 1.0), ("dizzy at the fair", 0.0),
-    ])
-    # The teacher marked the first ADR tweet, a NoADR tweet and a dev tweet
-    silver = write_span_corpus(tmp_path / "silver.spacy", [
-        "pill made me [dizzy]", "[dizzy] at the fair", "[sick] after dose",
-    ])
-    dev = write_corpus(tmp_path / "dev.spacy", [("sick after dose", 1.0)])
-    make = spacy.registry.readers.get("spacy-adr.MultiTaskCorpus.v1")
-    reader = make([spans], [classes], negative_ratio=0, exclude=[dev], silver_paths=[silver])
-    for _ in range(2):  # the same on every pass
-        by_text = {eg.reference.text.lower(): eg.reference for eg in reader(spacy.blank("en"))}
-        # the ADR tweet takes the teacher's entities and keeps its cats
-        assert [e.text for e in by_text["pill made me dizzy"].ents] == ["dizzy"]
-        assert by_text["pill made me dizzy"].cats["ADR"] == 1.0
-        # an ADR tweet without a silver version and a NoADR tweet keep their entities missing
-        assert not by_text["no silver for me"].has_annotation("ENT_IOB")
-        assert not by_text["dizzy at the fair"].has_annotation("ENT_IOB")
-        # a silver tweet that is a dev tweet never enters training
-        assert "sick after dose" not in by_text
-    with pytest.raises(ValueError, match="not found: .*gone.spacy"):
-        make([spans], [classes], silver_paths=[tmp_path / "gone.spacy"])

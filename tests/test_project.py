@@ -100,6 +100,7 @@ def test_all_workflow_on_fixture_data(tmp_path):
             metadata_text = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
         requires = [line.split(":", 1)[1].strip() for line in metadata_text.splitlines() if line.startswith("Requires-Dist:")]
         assert not requirement_closure(requires) & NOT_AT_RUNTIME, requires
+        check_readme_examples(tmp_path / "readme")
         # The accurate package loads by name too: its classifier carries its own encoder, and
         # the gate reads that classifier (no verifier)
         code = (
@@ -116,6 +117,28 @@ def test_all_workflow_on_fixture_data(tmp_path):
         )
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "en_adr_smm4h", "xx_adr_smm4h", "en_adr_smm4h_trf"], capture_output=True)
+
+
+def check_readme_examples(folder: Path) -> None:
+    """README's Python examples and its annotate command, as written, against the installed
+    package (the install lines aside)."""
+    from test_install import fenced_blocks, shell_lines
+
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    (folder / "docs").mkdir(parents=True)
+    shutil.copy(ROOT / "docs" / "sample_tweets.jsonl", folder / "docs")
+    for block in fenced_blocks(readme, "python"):
+        result = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True, cwd=folder)
+        assert result.returncode == 0, block + result.stderr[-3000:]
+    quick_start = readme.split("## Install a built package and annotate a file", 1)[1].split("\n## ", 1)[0]
+    command = shell_lines(fenced_blocks(quick_start, "bash")[0])[-1]
+    assert command.startswith("spacy-adr annotate en_adr_smm4h "), command
+    program = Path(sys.executable).parent / "spacy-adr"
+    result = subprocess.run([str(program), *command.split()[1:]], capture_output=True, text=True, cwd=folder)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    records = [json.loads(line) for line in (folder / "annotated.jsonl").read_text().splitlines()]
+    assert len(records) == len((ROOT / "docs" / "sample_tweets.jsonl").read_text().splitlines())
+    assert all({"adr_label", "spans", "gate_open"} <= set(record) for record in records)
 
 
 def check_all_workflow_outputs(project: Path) -> None:

@@ -13,7 +13,8 @@ from .outputs import (
     format_record,
     read_jsonl,
 )
-from .run import annotate, import_code, load_pipeline
+from .loading import import_code, load_pipeline
+from .run import annotate
 from .sources import InputFailure, count_lines
 from .summary import AnnotateStopped, AnnotateSummary, PipelineFailing
 

@@ -301,7 +301,7 @@ def _init_worker(
     import torch
 
     torch.set_num_threads(threads)
-    from .run import import_code, load_pipeline
+    from .loading import import_code, load_pipeline
 
     for module in modules:
         try:

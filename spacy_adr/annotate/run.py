@@ -23,6 +23,7 @@ from ..classification import adr_threshold
 from .annotators import LocalAnnotator, ProcessAnnotator, Result, units
 from .chunks import ChunkCounts, ChunkedOutput, ResumeError, check_output
 from .fingerprints import folder_hash, input_fingerprint, model_hash
+from .loading import load_pipeline
 from .inputs import DEFAULT_MAX_CHARS, InputRecord, detect_format, read_records
 from .outputs import OUTPUT_FORMATS, RecordOptions, detect_output_format, header_for, serialize_error
 from .sources import InputFailure, count_lines
@@ -33,49 +34,6 @@ DEFAULT_CHUNK_SIZE = 10_000
 # A pipeline that raises on this many readable records in a row is taken for broken: enough
 # for a run of bad records to pass, few enough that a broken model writes few error lines.
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 100
-_IMPORTED_CODE = set()
-
-
-def import_code(path: Union[str, Path, None]) -> None:
-    """Import a Python file that registers functions or components (like `spacy train --code`).
-
-    Importing the same file twice is a no-op, so that workers and callers may all call it.
-
-    path (Union[str, Path, None]): The file; None does nothing.
-    """
-    if path is None:
-        return
-    path = Path(path).resolve()
-    if path in _IMPORTED_CODE:
-        return
-    # Already imported as an ordinary module: registering its factories again would clash.
-    for module in list(sys.modules.values()):
-        module_file = getattr(module, "__file__", None)
-        if module_file and Path(module_file).resolve() == path:
-            _IMPORTED_CODE.add(path)
-            return
-    from spacy.util import import_file
-
-    import_file(f"spacy_adr_code_{len(_IMPORTED_CODE)}", path)
-    _IMPORTED_CODE.add(path)
-
-
-def load_pipeline(model: Union[str, Path, Language], *, code: Union[str, Path, None] = None) -> Language:
-    """Load the pipeline to annotate with.
-
-    model (Union[str, Path, Language]): An installed package name, a path `spacy.load` reads, or
-        a loaded pipeline.
-    code (Union[str, Path, None]): A Python file to import first (registered components).
-    RETURNS (Language): The pipeline.
-    """
-    if isinstance(model, Language):
-        return model
-    import spacy
-
-    import_code(code)
-    return spacy.load(model)
-
-
 def model_name(model: Union[str, Path, Language]) -> str:
     """How a model is named in the resume manifest."""
     if isinstance(model, Language):

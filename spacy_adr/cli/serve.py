@@ -16,7 +16,7 @@ def serve_cli(
     max_chars: int = typer.Option(5000, "--max-chars", help="Longest tweet accepted, in characters."),
     max_tweets: int = typer.Option(100, "--max-tweets", help="Most tweets in one request."),
     max_body_bytes: int = typer.Option(1 << 20, "--max-body-bytes", help="Largest request body accepted."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="ADR decision threshold (default: the classifier's)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Threshold of adr_label, the tweet classifier's decision (default: the classifier's own). The spans follow the span gate (gate_open), which this does not change."),
     code: Optional[Path] = typer.Option(None, "--code", "-c", help="Python file with registered components to import."),
 ) -> None:
     """Serve a page where tweets typed in a box come back rendered with displaCy (ADR spans,

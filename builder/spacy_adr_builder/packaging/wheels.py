@@ -1,7 +1,7 @@
 """What a built wheel ships: every member, any file of the licensed data folder copied in
 byte for byte, and the components that carry terminology.
 
-A pipeline's components serialise what they were initialised with (DESIGN.md: resources leave
+A pipeline's components serialise what they were initialised with (resources leave
 through `to_disk`), so a wheel carries the MedDRA concepts and the gazetteer's term list by
 design; a raw data file inside it is an accident. `check_wheels` tells the two apart: it hashes
 every wheel member (SHA-256, streamed) and compares it with the files of the data folder, which
