@@ -14,8 +14,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
-from thinc.api import Config
 
+from .saved_config import edited_config
 from .scoring import best_threshold, score_binary
 
 ADR_LABEL = "ADR"
@@ -72,10 +72,8 @@ def save_threshold(model_dir: Union[str, Path], threshold: float, label: str = A
     nlp.to_disk(model_dir)
     # nlp.to_disk writes the config the component was created with: update it as well, so
     # that the setting and the component agree.
-    config_path = model_dir / "config.cfg"
-    config = Config().from_disk(config_path, interpolate=False)
-    config["components"][name]["threshold"] = float(threshold)
-    config.to_disk(config_path)
+    with edited_config(model_dir) as config:
+        config["components"][name]["threshold"] = float(threshold)
     return name
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set, Union
 
 from spacy.language import Language
-from thinc.api import Config
 
 from .models.inference import check_length_groups, check_quantize
 from .models.norm_transformer import NORM_TOK2VEC_ARCH, NormTransformerModel
 from .pipeline.meddra_linker import LINKER_FACTORIES, MeddraLinker
 from .pipeline.span_gate import GATE_FACTORY
+from .saved_config import edited_config
 
 NORM_TRANSFORMER_ARCH = "spacy-adr.NormTransformerModel.v1"
 TRANSFORMER_ARCHS = (NORM_TRANSFORMER_ARCH, NORM_TOK2VEC_ARCH)
@@ -122,36 +122,31 @@ def save_inference(
     verifier_quantize (Optional[str]): The gate's verifier's, as in `set_inference`; None leaves it.
     RETURNS (List[str]): The names of the components changed.
     """
-    config_path = Path(model_dir) / "config.cfg"
-    if not config_path.is_file():
-        raise ValueError(f"{model_dir}: not a saved pipeline (no config.cfg)")
-    checked = {value: _check(value, str(config_path)) for value in (quantize, linker_quantize, verifier_quantize)}
-    linker_value = checked[linker_quantize]
-    config = Config().from_disk(config_path, interpolate=False)
-    components = config.get("components", {})
-    verifiers = {
-        block.get("verifier") for block in components.values()
-        if block.get("factory") == GATE_FACTORY and block.get("verifier")
-    }
-    changed = []
-    for name, component in components.items():
-        models = list(_transformer_configs(component.get("model", {})))
-        precision = verifier_quantize if name in verifiers else quantize
-        if models:
-            value = checked[precision]
-            for model in models:
-                if precision is not None:
-                    model["quantize"] = value
-                if length_groups is not None:
-                    model["length_groups"] = check_length_groups(length_groups, str(config_path))
-            if precision is not None or length_groups is not None:
+    where = str(Path(model_dir) / "config.cfg")
+    with edited_config(model_dir) as config:
+        checked = {value: _check(value, where) for value in (quantize, linker_quantize, verifier_quantize)}
+        components = config.get("components", {})
+        verifiers = {
+            block.get("verifier") for block in components.values()
+            if block.get("factory") == GATE_FACTORY and block.get("verifier")
+        }
+        changed = []
+        for name, component in components.items():
+            models = list(_transformer_configs(component.get("model", {})))
+            precision = verifier_quantize if name in verifiers else quantize
+            if models:
+                for model in models:
+                    if precision is not None:
+                        model["quantize"] = checked[precision]
+                    if length_groups is not None:
+                        model["length_groups"] = check_length_groups(length_groups, where)
+                if precision is not None or length_groups is not None:
+                    changed.append(name)
+            elif component.get("factory") in LINKER_FACTORIES and linker_quantize is not None:
+                component["quantize"] = checked[linker_quantize]
                 changed.append(name)
-        elif component.get("factory") in LINKER_FACTORIES and linker_quantize is not None:
-            component["quantize"] = linker_value
-            changed.append(name)
-    if not changed:
-        raise ValueError(f"{config_path}: no {NORM_TRANSFORMER_ARCH} transformer or linker to set")
-    config.to_disk(config_path)
+        if not changed:
+            raise ValueError(f"{where}: no {NORM_TRANSFORMER_ARCH} transformer or linker to set")
     return changed
 
 

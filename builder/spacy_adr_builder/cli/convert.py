@@ -9,6 +9,7 @@ import typer
 from wasabi import msg
 
 from spacy_adr.errors import ConversionReport, InputError
+
 from . import app
 
 

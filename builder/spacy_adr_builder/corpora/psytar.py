@@ -39,10 +39,11 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from spacy_adr.errors import ConversionReport, InputError
 from spacy_adr.kb.concepts import CodedMention
 from spacy_adr.tokenizer import make_blank
+
 from .docbin import save_docs
-from spacy_adr.errors import ConversionReport, InputError
 from .spans import CharSpan, make_annotated_doc
 
 SENTENCE_SHEET = "Sentence_Labeling"

@@ -20,10 +20,11 @@ from typing import Any, Dict, Iterator, List, Sequence, Union
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from spacy_adr.tokenizer import make_blank
-from .docbin import save_docs
-from spacy_adr.lines import numbered_lines
 from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr.lines import numbered_lines
+from spacy_adr.tokenizer import make_blank
+
+from .docbin import save_docs
 from .spans import CharSpan, make_annotated_doc
 
 RUDREC_LABELS = ("ADR", "DI", "Drugclass", "Drugform", "Drugname", "Finding")

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Union
 
-from spacy_adr.lines import numbered_lines
 from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr.lines import numbered_lines
 
 FILE_PATTERN = "*amiaformat*.txt"
 

@@ -18,10 +18,11 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from spacy_adr.tokenizer import make_blank
-from .docbin import save_docs
-from spacy_adr.lines import numbered_lines
 from spacy_adr.errors import ConversionReport, InputError
+from spacy_adr.lines import numbered_lines
+from spacy_adr.tokenizer import make_blank
+
+from .docbin import save_docs
 
 POSITIVE = "ADR"
 NEGATIVE = "NoADR"

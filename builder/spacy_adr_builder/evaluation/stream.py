@@ -24,12 +24,13 @@ import numpy
 import spacy
 from spacy.language import Language
 from spacy.tokens import DocBin
-from thinc.api import Config
 from tqdm import tqdm
 
-from ..corpora.multitask import read_tweet_keys, tweet_key
 from spacy_adr.pipeline.span_gate import GATE_FACTORY, gate_probability, keeps_span_score
+from spacy_adr.saved_config import edited_config
 from spacy_adr.scoring import LinkedOffsets, gold_linked_offsets, scores_from_counts, span_counts
+
+from ..corpora.multitask import read_tweet_keys, tweet_key
 
 
 @dataclass
@@ -379,15 +380,11 @@ def save_gate_settings(model_dir: Union[str, Path], settings: Dict[str, object])
     settings (Dict[str, object]): Setting -> new value, e.g. {"verifier": "adr_verifier"}.
     RETURNS (str): The name of the gate component.
     """
-    config_path = Path(model_dir) / "config.cfg"
-    if not config_path.exists():
-        raise ValueError(f"{model_dir}: not a saved pipeline (no config.cfg)")
-    config = Config().from_disk(config_path, interpolate=False)
-    names = [name for name, component in config["components"].items() if component.get("factory") == GATE_FACTORY]
-    if not names:
-        raise ValueError(f"{config_path}: no {GATE_FACTORY} component to store the gate's {', '.join(settings)} in")
-    config["components"][names[0]].update(settings)
-    config.to_disk(config_path)
+    with edited_config(model_dir) as config:
+        names = [name for name, component in config["components"].items() if component.get("factory") == GATE_FACTORY]
+        if not names:
+            raise ValueError(f"{Path(model_dir) / 'config.cfg'}: no {GATE_FACTORY} component to store the gate's {', '.join(settings)} in")
+        config["components"][names[0]].update(settings)
     return names[0]
 
 

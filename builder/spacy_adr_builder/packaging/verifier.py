@@ -15,6 +15,7 @@ import spacy
 from spacy.language import Language
 
 from spacy_adr.classification import ADR_LABEL, adr_classifier_name
+
 from ..evaluation.stream import find_gate, save_gate_settings
 
 VERIFIER_NAME = "adr_verifier"
