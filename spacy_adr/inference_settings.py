@@ -20,7 +20,7 @@ from spacy.language import Language
 
 from .models.inference import check_length_groups, check_quantize
 from .models.norm_transformer import NORM_TOK2VEC_ARCH, NormTransformerModel
-from .pipeline.meddra_linker import LINKER_FACTORIES, MeddraLinker
+from .pipeline.concept_linker import LINKER_FACTORIES, MeddraLinker
 from .pipeline.span_gate import GATE_FACTORY
 from .saved_config import edited_config
 

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 import numpy
 
 from .metrics import machine_description
-from .pipeline.meddra_linker import MeddraLinker
+from .pipeline.concept_linker import MeddraLinker
 
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(0, 29))
 

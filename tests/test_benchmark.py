@@ -1,4 +1,4 @@
-"""`spacy-adr benchmark`: the pipeline and the plain HF baseline timed on the same tweets."""
+"""`spacy-adr-builder benchmark`: the pipeline and the plain HF baseline timed on the same tweets."""
 import json
 
 import pytest

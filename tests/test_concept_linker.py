@@ -1,29 +1,22 @@
-"""The terminology-neutral KB and linker (`adr_concept_linker`): the TSV loader, the SNOMED CT
-readers of CADEC `sct/` and PsyTAR `ADR_Mapped`, a linker on a toy 20-concept non-MedDRA KB,
-`train-linker --kb tsv:PATH`, the folds of the SNOMED CT evaluation, and old MedDRA linker
-folders loading unchanged. The encoder is the tiny random one of test_meddra_linker."""
-import json
+"""The terminology-neutral KB and linker (`adr_concept_linker`): the TSV loader, a linker on a
+toy 20-concept non-MedDRA KB, `train-linker --kb tsv:PATH`, and old MedDRA linker folders
+loading unchanged. The encoder is the tiny random one of test_meddra_linker."""
 from pathlib import Path
 
 import pytest
 import spacy
 import srsly
-from spacy.tokens import Doc, Span
+from spacy.tokens import Span
 from typer.testing import CliRunner
 
-from spacy_adr_builder.corpora.cadec import read_cadec_sct_mentions
-from spacy_adr.errors import ConversionReport, InputError
-from spacy_adr_builder.corpora.psytar import read_psytar_snomed_mentions
-from spacy_adr.kb.concepts import ConceptKB, concepts_from_mentions, load_kb, read_concept_tsv
+from spacy_adr.errors import InputError
+from spacy_adr.kb.concepts import ConceptKB, load_kb, read_concept_tsv
 from spacy_adr.kb.meddra import MeddraKB
-from spacy_adr.linker_scoring import Mention
 from spacy_adr_builder.training.linker import train_classifier, train_metric_encoder
 from spacy_adr_builder.training.linker_data import read_mentions
-from spacy_adr.pipeline.meddra_linker import ConceptLinker, MeddraLinker
+from spacy_adr.pipeline.concept_linker import ConceptLinker, MeddraLinker
 
-from test_cadec import fixture_files, make_zip
 from test_meddra_linker import encoder_dir  # noqa: F401  (the tiny sentence encoder fixture)
-from test_psytar import sample, write_xlsx
 
 TERMS = Path(__file__).parent / "fixtures" / "linker" / "terms.tsv"
 TERM_MENTIONS = Path(__file__).parent / "fixtures" / "linker" / "terms_mentions.tsv"
@@ -73,58 +66,6 @@ def test_load_kb_specs(tmp_path, fixtures_dir):
     resolved = spacy.registry.resolve({"kb": {"@misc": "spacy-adr.concept_kb.v1", "path": f"tsv:{TERMS}", "label": "toy"}})
     assert resolved["kb"].label == "toy" and len(resolved["kb"]) == 20
     assert "adr_concept_linker" in spacy.registry.factories
-
-
-def test_cadec_sct_reader(tmp_path):
-    zip_path = make_zip(tmp_path / "CADEC.v2.zip", fixture_files())
-    report = ConversionReport("cadec sct")
-    adr = list(read_cadec_sct_mentions(zip_path, report=report))
-    assert [(m.post, m.text, m.codes) for m in adr] == [
-        ("FAKEDRUG.1", "bit drowsy", ("271782001",)),
-        ("FAKEDRUG.1", "knees ache", ("76948002", "30989003")),
-        ("FAKEDRUG.2", "dizzy", ("404640003",)),
-        ("FAKEDRUG.2", "dry-mouthed", ("87715008",)),
-    ]
-    assert adr[1].names == ("Severe pain", "Knee pain") and adr[3].names == ("Xerostomia",)
-    assert adr[0].where.endswith("cadec/sct/FAKEDRUG.1.ann:1")
-    concept_less = [p for p in report.problems if "without SNOMED CT concept" in p.problem]
-    assert [(Path(p.path).name, p.line) for p in concept_less] == [("FAKEDRUG.1.ann", 3)]
-    everything = list(read_cadec_sct_mentions(zip_path, labels=None))
-    by_text = {m.text: m for m in everything}
-    # Runs of spaces instead of tabs; "or" between codes; the Latin-1 file.
-    assert by_text["pain"].codes == ("22253000",)
-    assert by_text["Café"].codes == ("102498003", "76948002") and by_text["Café"].names == ("Agony", "Severe pain")
-    kb = concepts_from_mentions(everything, label="SNOMED CT")
-    assert kb.name("76948002") == "Severe pain" and "3384011000036100" in kb and len(kb) == 9
-
-
-def test_cadec_sct_line_that_cannot_be_parsed(tmp_path):
-    files = fixture_files()
-    files["cadec/sct/FAKEDRUG.1.ann"] = b"TT1\t271782001 | Drowsy |\tbit drowsy\n"
-    zip_path = make_zip(tmp_path / "CADEC.v2.zip", files)
-    with pytest.raises(InputError, match="cannot parse SNOMED CT line") as err:
-        list(read_cadec_sct_mentions(zip_path))
-    assert err.value.line == 1 and err.value.path.endswith("sct/FAKEDRUG.1.ann")
-
-
-def test_psytar_snomed_reader(tmp_path):
-    xlsx = write_xlsx(tmp_path / "PsyTAR_dataset.xlsx", sample())
-    report = ConversionReport("psytar snomed")
-    mentions = list(read_psytar_snomed_mentions(xlsx, report=report))
-    assert [(m.post, m.text, m.codes, m.names) for m in mentions] == [
-        ("fakezac.1", "weight gain", ("000000001",), ("Weight increased",)),
-        ("fakezac.1", "Dry Mouth", ("000000002",), ("Dry mouth",)),
-        ("fakezac.1", "headaches", ("000000003",), ("Headache",)),
-        ("fakezac.1", "headaches", ("000000003",), ("Headache",)),
-        # "No code" in the first column, the concept in the second.
-        ("fakezac.1", "a rage reaction", ("000000005",), ("Rage",)),
-        ("fakezac.2", "dizzy", ("000000004",), ("dizziness",)),
-        # No closing bracket, a stray space.
-        ("fakezac.3", "nausea", ("000000006",), ("Nausea",)),
-    ]
-    left_out = sorted(p.line for p in report.problems if "no SNOMED CT code" in p.problem)
-    assert left_out == [7, 11]  # "feeling of doom" (no cell), "ache" ("brain shivers")
-    assert mentions[0].where.endswith("[ADR_Mapped]:2")
 
 
 @pytest.fixture(scope="module")

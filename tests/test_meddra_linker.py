@@ -18,7 +18,7 @@ from spacy_adr.kb.meddra import load_meddra
 from spacy_adr.linker_scoring import Mention, accuracy_rows, choose_threshold
 from spacy_adr_builder.training.linker import index_mentions, train_classifier, train_metric_encoder
 from spacy_adr_builder.training.linker_data import map_pt_mentions
-from spacy_adr.pipeline.meddra_linker import ClassifierHead, MeddraLinker, load_encoder
+from spacy_adr.pipeline.concept_linker import ClassifierHead, MeddraLinker, load_encoder
 
 from tiny_transformer import build_tiny_bert
 
@@ -195,7 +195,7 @@ def test_inside_pipeline_with_nlp_pipe(fixtures_dir, encoder_dir, head_file):
 
 
 def test_serialization_round_trip(tmp_path, fixtures_dir, encoder_dir, head_file):
-    import spacy_adr.pipeline.meddra_linker  # noqa: F401  (registers the factory)
+    import spacy_adr.pipeline.concept_linker  # noqa: F401  (registers the factory)
 
     nlp = _pipeline(fixtures_dir / "meddra" / "llt.tsv", encoder_dir, head_file, top_k=2)
     nlp.get_pipe("adr_meddra_linker").cfg["trained_threshold"] = 0.42

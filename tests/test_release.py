@@ -333,7 +333,7 @@ def test_data_sources_command_prints_the_section():
 def test_readme_data_section_matches_the_sources():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     if "## Data and licences" not in readme:
-        pytest.skip("README has no 'Data and licences' section yet (text: spacy-adr data-sources)")
+        pytest.skip("README has no 'Data and licences' section yet (text: spacy-adr-builder data-sources)")
     section = readme.split("## Data and licences", 1)[1].split("\n## ", 1)[0]
     for source in DATA_SOURCES:
         for text in (source.name, source.url, source.license, f"`{source.prefix}`"):

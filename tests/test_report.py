@@ -16,7 +16,7 @@ from annotate_helpers import build_toy_pipeline  # noqa: E402
 from spacy_adr.cli import app  # noqa: E402
 from spacy_adr.kb.meddra import load_meddra  # noqa: E402
 from spacy_adr_builder.training.linker import train_classifier  # noqa: E402
-from spacy_adr.pipeline.meddra_linker import load_encoder  # noqa: E402
+from spacy_adr.pipeline.concept_linker import load_encoder  # noqa: E402
 from spacy_adr.report.figures import ner_figures, textcat_figures  # noqa: E402
 from tiny_transformer import build_tiny_bert  # noqa: E402
 

@@ -11,15 +11,10 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from thinc.api import fix_random_seed
 
-from spacy_adr.classification import (
-    adr_classifier_name,
-    adr_threshold,
-    evaluate_textcat,
-    save_threshold,
-    write_task2_predictions,
-)
+from spacy_adr.classification import adr_classifier_name, adr_threshold
 from spacy_adr.scoring import best_threshold, score_binary
 from spacy_adr.tokenizer import make_blank
+from spacy_adr_builder.evaluation.textcat import evaluate_textcat, save_threshold, write_task2_predictions
 
 TWEETS = [
     ("this cipro gave me a terrible headache", 1.0),

@@ -1,5 +1,5 @@
 """The span gate's verifier: a second classifier, with its own encoder, asked only about the
-tweets with ADR spans (`spacy-adr add-verifier`)."""
+tweets with ADR spans (`spacy-adr-builder add-verifier`)."""
 import pytest
 import spacy
 from spacy.language import Language

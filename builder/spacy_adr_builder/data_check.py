@@ -27,8 +27,8 @@ class DataSource:
     """One data set of the data folder: what it is, its terms, where to get it, what reads it.
 
     The one place where names, licences and URLs of the data are written: check-data's
-    messages (`SOURCES`), the packages' meta.json (`spacy_adr.packaging.meta`) and the README's
-    data table (`spacy-adr data-sources`) are all made from these records.
+    messages (`SOURCES`), the packages' meta.json (`spacy_adr_builder.packaging.meta`) and the README's
+    data table (`spacy-adr-builder data-sources`) are all made from these records.
 
     key (str): Short identifier, used by the package meta templates (configs/meta_*.json).
     prefix (str): Path under the data folder: a folder ending in "/" or one file.
@@ -105,8 +105,7 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         license="CSIRO Data Licence, non-commercial, no redistribution",
         obtain="download it from CSIRO's Data Access Portal (collection csiro:10948)",
         url="https://data.csiro.au/collection/csiro:10948",
-        used_for="en_adr_smm4h: linker training mentions; the NER ablations (CADEC pre-training, "
-        "union); floret vectors of the CNN baseline",
+        used_for="en_adr_smm4h: linker training mentions",
         layout=(
             "CADEC.v2.zip", "metadata/CSIRO Data Licence.html", "metadata/collection_import_sha256sum.txt",
             "metadata/dublincore-000010948v003.xml",
@@ -125,8 +124,7 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         what="psychiatric drug reviews with sentence labels and ADR mentions, Zolnoori et al. 2019",
         license="CC BY 4.0", obtain="download it from its publication page",
         url="https://www.askapatient.com/research/pharmacovigilance/corpus-ades-psychiatric-medications.asp",
-        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier; floret "
-        "vectors of the CNN baseline",
+        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier",
         layout=(),
     ),
     DataSource(
@@ -141,8 +139,7 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         what="Russian drug reviews, Tutubalina et al. 2021",
         license="the authors' research release; no licence stated",
         obtain="the annotated part of the authors' release", url="https://github.com/cimm-kzn/RuDReC",
-        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier; the "
-        "words kept from navec for the Russian CNN baseline",
+        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier",
         layout=("rudrec_annotated.json",),
     ),
     DataSource(
@@ -154,7 +151,7 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         "patient-friendly term list is not read)",
         layout=("llt.tsv", "patient-friendly_term_list_v25.0.xlsx"),
         note="llt.tsv holds the llt.asc columns llt_code llt_name pt_code llt_currency; from an "
-        "official release write it with `spacy-adr convert meddra MedAscii/ meddra/llt.tsv` and list "
+        "official release write it with `spacy-adr-builder convert meddra MedAscii/ meddra/llt.tsv` and list "
         "your files' checksums in SHA256SUMS",
     ),
     DataSource(

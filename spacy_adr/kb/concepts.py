@@ -5,9 +5,8 @@ The linker (`adr_concept_linker`, `adr_meddra_linker`) links to anything that of
 
 - `MeddraKB` (`spacy_adr.kb.meddra`): one name per LLT, the PT as parent.
 - `ConceptKB` (here): any terminology. A concept has a code, a preferred name, synonyms and
-  an optional parent code (nothing for a flat list). Loaders: a plain TSV
-  (`read_concept_tsv`), and the SNOMED CT concepts that CADEC's `sct/` annotations and
-  PsyTAR's `ADR_Mapped` sheet name (`concepts_from_names`, fed by the corpus readers).
+  an optional parent code (nothing for a flat list), loaded from a plain TSV
+  (`read_concept_tsv`).
 
 The plain TSV, UTF-8, one row per name (several rows per code give synonyms; the first
 row of a code gives its preferred name):
@@ -18,7 +17,6 @@ An optional header `code name [parent]`, blank lines and lines starting with `#`
 skipped. `ConceptKB.to_disk` writes this format, so a trained linker's `kb.tsv` is also a
 valid input file.
 """
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
@@ -223,75 +221,6 @@ def _parse_tsv(data: bytes, path: Union[str, Path]) -> List[Concept]:
         if parent is not None and parent not in names:
             raise InputError(path, line_no, f"parent {parent} of {code} is not a code of this file")
     return [Concept(code, found[0], tuple(found[1:]), parents[code][0]) for code, found in names.items()]
-
-
-@dataclass(frozen=True)
-class CodedMention:
-    """A mention with the concept codes an annotated corpus gives it (e.g. SNOMED CT).
-
-    post (str): The document it comes from (folds are split by it).
-    text (str): The mention as annotated.
-    codes (Tuple[str, ...]): Its codes (several for a mention coded by a combination).
-    names (Tuple[str, ...]): The name the corpus gives each code ("" when none).
-    where (str): File and line (or sheet and row), for messages.
-    """
-
-    post: str
-    text: str
-    codes: Tuple[str, ...]
-    names: Tuple[str, ...]
-    where: str = ""
-
-
-def concepts_from_mentions(mentions: Iterable[CodedMention], *, label: str = "concept", kb: Optional[ConceptKB] = None) -> ConceptKB:
-    """The concepts that coded corpus mentions name, with the names the corpus gives them
-    (`concepts_from_names` on each mention's (code, name) pairs).
-
-    mentions (Iterable[CodedMention]): e.g. `read_cadec_sct_mentions(..., labels=None)`.
-    label (str): The terminology's name.
-    kb (Optional[ConceptKB]): Concepts to extend (e.g. those of another corpus).
-    RETURNS (ConceptKB): A new KB.
-    """
-    pairs = ((code, name) for m in mentions for code, name in zip(m.codes, m.names))
-    return concepts_from_names(pairs, label=label, kb=kb)
-
-
-def concepts_from_names(
-    pairs: Iterable[Tuple[str, str]], *, label: str = "concept", kb: Optional[ConceptKB] = None
-) -> ConceptKB:
-    """A flat KB from (code, name) pairs as annotated corpora give them: each code's most
-    frequent name is its preferred name (the first seen among ties), the others synonyms.
-
-    pairs (Iterable[Tuple[str, str]]): (code, name) pairs; names are compared ignoring case
-        and runs of whitespace, empty names are skipped.
-    label (str): The terminology's name, for messages.
-    kb (Optional[ConceptKB]): Concepts already known: their names come first and new names
-        of theirs become synonyms.
-    RETURNS (ConceptKB): A new KB.
-    """
-    counts: Dict[str, Counter] = {}
-    spelling: Dict[Tuple[str, str], str] = {}
-    for code, name in pairs:
-        name = " ".join(name.split())
-        counts.setdefault(code, Counter())
-        if name:
-            key = name.lower()
-            spelling.setdefault((code, key), name)
-            counts[code][key] += 1
-    concepts: List[Concept] = []
-    done = set()
-    for concept in kb or ():
-        extra = [spelling[(concept.code, k)] for k, _ in counts.get(concept.code, Counter()).most_common()]
-        lower = {n.lower() for n in concept.names}
-        extra = [n for n in extra if n.lower() not in lower]
-        concepts.append(Concept(concept.code, concept.name, (*concept.synonyms, *extra), concept.parent))
-        done.add(concept.code)
-    for code, names in counts.items():
-        if code in done or not names:
-            continue
-        ordered = [spelling[(code, key)] for key, _ in names.most_common()]
-        concepts.append(Concept(code, ordered[0], tuple(ordered[1:])))
-    return ConceptKB(concepts, label=kb.label if kb is not None else label)
 
 
 def load_kb(spec: Union[str, Path]) -> KnowledgeBase:

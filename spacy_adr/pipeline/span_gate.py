@@ -4,7 +4,7 @@ On a real tweet stream only a few percent of tweets report an ADR, and the NER, 
 the enriched Task 3 (about half its tweets have a mention), still marks symptom words on
 tweets that report none. The pipeline's tweet classifier knows better: the gate keeps the ADR
 spans of a tweet in `doc.ents` only when `doc.cats[category]` reaches `threshold`, which
-`spacy-adr tune-gate` chooses on a stream of dev tweets at the natural ADR rate. Spans it
+`spacy-adr-builder tune-gate` chooses on a stream of dev tweets at the natural ADR rate. Spans it
 holds back are not lost: they go to `doc.spans[candidates_key]` (the tweet's probability stays
 in `doc.cats`), where `spacy-adr annotate --candidates` writes them.
 
@@ -17,7 +17,7 @@ put every span at 0.99 or more on the dev stream: useless for ranking, measured.
 
 A second opinion (`verifier`): the gate can ask another tweet classifier in the same
 pipeline, e.g. one on a larger encoder, instead of `doc.cats[category]`. The verifier is a
-disabled component with its own encoder (`spacy-adr add-verifier` puts one in), and the gate
+disabled component with its own encoder (`spacy-adr-builder add-verifier` puts one in), and the gate
 calls it only on the tweets that have ADR spans, a small share of a real stream, so a slow,
 accurate classifier costs little. Its probability opens the gate and is written to
 `doc.cats[category + "_verified"]` (e.g. "ADR_verified"); `doc.cats[category]` stays the
@@ -30,7 +30,7 @@ largest cost, runs less (`verify_all = true` asks it about every tweet with span
 
 A span that the NER itself doubts can be held back on an open tweet too: `min_span_score`
 sends the spans scored under it to the candidates (0 keeps every span of an open tweet).
-`spacy-adr tune-gate` chooses the threshold, the weight and the span score together.
+`spacy-adr-builder tune-gate` chooses the threshold, the weight and the span score together.
 
 Every setting lives in the pipeline's config, so one override switches the gate off:
 `spacy.load("en_adr_smm4h", config={"components": {"adr_span_gate": {"gate": False}}})`.

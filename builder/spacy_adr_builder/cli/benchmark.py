@@ -1,4 +1,4 @@
-"""`spacy-adr benchmark`: pipeline speed, load time and memory beside a plain HF baseline."""
+"""`spacy-adr-builder benchmark`: pipeline speed, load time and memory beside a plain HF baseline."""
 import sys
 from pathlib import Path
 from typing import List, Optional

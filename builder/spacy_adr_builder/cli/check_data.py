@@ -1,4 +1,4 @@
-"""`spacy-adr check-data`: is the licensed data folder complete and intact?"""
+"""`spacy-adr-builder check-data`: is the licensed data folder complete and intact?"""
 from pathlib import Path
 from typing import Optional
 

@@ -1,4 +1,4 @@
-"""`spacy-adr convert SOURCE INPUT OUTPUT`: turn one data source into spaCy training data."""
+"""`spacy-adr-builder convert SOURCE INPUT OUTPUT`: turn one data source into spaCy training data."""
 import json
 from enum import Enum
 from functools import partial

@@ -1,4 +1,4 @@
-"""`spacy-adr prepare-encoder {minilm,e5,mpnet} OUTPUT_DIR`: model folders for spacy-transformers."""
+"""`spacy-adr-builder prepare-encoder {minilm,e5,mpnet} OUTPUT_DIR`: model folders for spacy-transformers."""
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional

@@ -1,8 +1,6 @@
-"""`spacy-adr evaluate-ner` and `evaluate-ner-ensemble`: SMM4H span scores of a pipeline (or of
-K pipelines voting), written to a metrics file."""
+"""`spacy-adr-builder evaluate-ner`: SMM4H span scores of a pipeline, written to a metrics file."""
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from wasabi import msg

@@ -1,7 +1,7 @@
-"""`spacy-adr train-linker`, `evaluate-linker` and `evaluate-linker-folds`: the linker's
-training and evaluation, on MedDRA or any KB (the work is done by `spacy_adr.training.linker`)."""
+"""`spacy-adr-builder train-linker` and `evaluate-linker`: the linker's training and evaluation,
+on MedDRA or any KB (the work is done by `spacy_adr_builder.training.linker` and
+`spacy_adr_builder.evaluation.linker`)."""
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -54,7 +54,7 @@ def train_linker_cli(
 
 @app.command("evaluate-linker")
 def evaluate_linker_cli(
-    linker_dir: Path = typer.Argument(..., help="Folder written by `spacy-adr train-linker`."),
+    linker_dir: Path = typer.Argument(..., help="Folder written by `spacy-adr-builder train-linker`."),
     dev: Path = typer.Argument(..., help=".spacy file with gold ADR spans and LLT codes."),
     output: Path = typer.Option(Path("metrics/linker_task3_dev.json"), "--output", "-o", help="Metrics JSON to write."),
     train: Optional[Path] = typer.Option(None, "--train", help="Training .spacy: also score the dev mentions of tweets not in it."),

@@ -1,4 +1,4 @@
-"""`spacy-adr package-meta`, `check-wheels` and `data-sources`: what the packages tell their
+"""`spacy-adr-builder package-meta`, `check-wheels` and `data-sources`: what the packages tell their
 users, what they ship, and the README's data table."""
 import json
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""`spacy-adr evaluate-stream`, `tune-gate` and `add-verifier`: span figures at a realistic ADR
+"""`spacy-adr-builder evaluate-stream`, `tune-gate` and `add-verifier`: span figures at a realistic ADR
 rate, the gate threshold chosen on them, and a second classifier for the gate to ask."""
 import sys
 from dataclasses import replace
@@ -52,13 +52,13 @@ def evaluate_stream_cli(
     it shares with the tweet labels."""
     import spacy
 
-    from spacy_adr.classification import predict_probabilities
+    from ..evaluation.textcat import predict_probabilities
     from spacy_adr.metrics import write_rows
     from ..evaluation.stream import (
         GateRule, annotation_agreement, find_gate, natural_rate, precision_by_score, predict_stream, split_name,
         stream_rows, tune_gate, with_probabilities,
     )
-    from spacy_adr.pipeline.meddra_linker import LINKER_FACTORIES
+    from spacy_adr.pipeline.concept_linker import LINKER_FACTORIES
 
     tweets = _load_stream(spans, noadr, exclude)
     natural = natural_rate(noadr)

@@ -1,4 +1,4 @@
-"""`spacy-adr tune-threshold`, `evaluate-textcat`, `predict-task2`: the
+"""`spacy-adr-builder tune-threshold`, `evaluate-textcat`, `predict-task2`: the
 tweet classifier after training."""
 import sys
 from pathlib import Path
@@ -26,7 +26,7 @@ def tune_threshold_cli(
     """Choose the ADR decision threshold with the best F1 on dev and save it with the pipeline."""
     import spacy
 
-    from spacy_adr.classification import save_threshold, tune_threshold
+    from ..evaluation.textcat import save_threshold, tune_threshold
 
     nlp = spacy.load(model)
     threshold, f = tune_threshold(nlp, dev_paths)
@@ -44,7 +44,7 @@ def evaluate_textcat_cli(
     """P/R/F1 of the ADR class at the pipeline's own threshold, one row per corpus."""
     import spacy
 
-    from spacy_adr.classification import evaluate_textcat
+    from ..evaluation.textcat import evaluate_textcat
     from spacy_adr.metrics import write_rows
 
     named = [_split_named(value) for value in data]
@@ -73,7 +73,7 @@ def predict_task2_cli(
     """Classify a Task 2 file and write the SMM4H submission format."""
     import spacy
 
-    from spacy_adr.classification import write_task2_predictions
+    from ..evaluation.textcat import write_task2_predictions
 
     n = write_task2_predictions(spacy.load(model), data_path, output)
     msg.good(f"Wrote {n} predictions to {output}")

@@ -4,7 +4,7 @@ SMM4H Task 2 has about one ADR tweet for every eleven others. Training on all of
 most steps on easy negatives and pushes the classifier towards the prior; this reader keeps
 every positive and a fresh random sample of negatives on each pass, so that over several
 epochs the classifier still sees most negatives. The decision threshold is then chosen on
-dev (`spacy-adr tune-threshold`), which also undoes the shift of the prior.
+dev (`spacy-adr-builder tune-threshold`), which also undoes the shift of the prior.
 
 spaCy calls a training corpus once per epoch only when `[training] max_epochs = -1`
 (streaming); with `max_epochs >= 1` it reads the corpus once and reshuffles that list, so

@@ -2,8 +2,8 @@
 
 The zip holds one folder `cadec/` with `text/<POST>.txt` (the posts), `original/<POST>.ann`
 (brat entities ADR, Drug, Disease, Symptom, Finding, plus `#` AnnotatorNotes lines), `meddra/`
-(MedDRA codes of the ADR entities) and `sct/` (SNOMED CT codes of all entities, read by
-`read_cadec_sct_mentions`). Quirks these readers handle:
+(MedDRA codes of the ADR entities) and `sct/` (SNOMED CT codes, not read here). Quirks these
+readers handle:
 
 - Discontinuous entities (`T2\tADR 10 15;20 25\ttext text`, about 1,000 of them) are handled as
   the `discontinuous` option says: "fragments" (one span per fragment), "extent" (one span from
@@ -13,12 +13,7 @@ The zip holds one folder `cadec/` with `text/<POST>.txt` (the posts), `original/
   mention can carry several codes (`10033371 + 10000081`, `10033371+10000081`,
   `10013781/10003068`) or `CONCEPT_LESS` (no MedDRA concept fits). kb_id is the first real
   code; all codes stay in `doc.user_data["annotations"]`.
-- Two `meddra/` lines separate their fields with runs of spaces instead of tabs; two `sct/`
-  lines too.
-- An `sct/` line is `TT1\t271782001 | Drowsy | 9 19\tbit drowsy`: codes with the name the
-  annotators gave, combined by `+` or `or` (`76948002 | Severe pain | + 21522001 | Abdominal
-  pain |`), with bars missing or a semantic tag after the name (`2297011000036108 | magnesium
-  | (substance)`), or `CONCEPT_LESS`. Drugs carry Australian Medicines Terminology ids.
+- Two `meddra/` lines separate their fields with runs of spaces instead of tabs.
 - Some `.ann` files are Latin-1: UTF-8 is tried first and the fallback is reported.
 - An annotation's text that differs from the text at its offsets is reported; the offsets win
   (in the real data the offsets are right, e.g. a span annotated "renal and respiratory failure"
@@ -34,7 +29,6 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from spacy_adr import extensions  # noqa: F401  (Span._.meddra_term)
-from spacy_adr.kb.concepts import CodedMention
 from spacy_adr.tokenizer import make_blank
 from .docbin import save_docs
 from spacy_adr.errors import ConversionReport, InputError
@@ -56,12 +50,7 @@ _MEDDRA_LINE = re.compile(
     rf"(?:[ \t]+(?P<text>.*))?$"
 )
 _CODE_SEPARATOR = re.compile(r"\s*[+/]\s*")
-_SCT_LINE = re.compile(
-    rf"^T(?P<id>T\d+)[ \t]+(?P<codes>.*?)[ \t]+(?P<offsets>{_OFFSETS})(?:[ \t]+(?P<text>.*))?$"
-)
 # Between two coded concepts: "+" or "or", followed by the next code.
-_SCT_SEPARATOR = re.compile(r"\s*(?:\+|\bor\b)\s*(?=\d)")
-_SCT_CONCEPT = re.compile(r"^(?P<code>\d+)\s*\|?\s*(?P<name>[^|]*?)\s*\|?\s*(?:\((?P<tag>[^()]*)\))?\s*$")
 
 Fragments = List[Tuple[int, int]]
 
@@ -393,78 +382,6 @@ def read_cadec_meddra_mentions(
                     yield mention, code
     finally:
         cadec.close()
-
-
-def read_cadec_sct_mentions(
-    path: Union[str, Path],
-    *,
-    labels: Optional[Sequence[str]] = ("ADR",),
-    report: Optional[ConversionReport] = None,
-) -> Iterator[CodedMention]:
-    """Yield the SNOMED CT-coded mentions of the `sct/` files, with the label of their
-    `original/` entity.
-
-    CONCEPT_LESS mentions are reported and not yielded. The text of a discontinuous mention
-    is its fragments joined by spaces, as in the file.
-
-    path (Union[str, Path]): CADEC.v2.zip.
-    labels (Optional[Sequence[str]]): Entity labels to keep (of ADR, Drug, Disease, Symptom,
-        Finding); None: all (e.g. to collect every concept the corpus names).
-    report (Optional[ConversionReport]): Receives counts (records = `sct/` lines, spans =
-        mentions yielded) and problems.
-    YIELDS (CodedMention): post = post name (e.g. "ARTHROTEC.1"), codes with the annotators'
-        names, where = `<zip>/<member>:<line>`.
-    RAISES (InputError): For a line that cannot be parsed.
-    """
-    report = report if report is not None else ConversionReport(source=f"cadec sct {path}")
-    keep = set(labels) if labels is not None else None
-    cadec = _Cadec(path, report)
-    try:
-        for prefix, name in cadec.posts:
-            member = f"{prefix}sct/{name}.ann"
-            if member not in cadec.names:
-                report.add_problem(cadec.where(member), 0, "missing: no SNOMED CT codes for this post")
-                continue
-            ann_member = f"{prefix}original/{name}.ann"
-            entities = _parse_entities(cadec.read(ann_member), cadec.where(ann_member), report) if ann_member in cadec.names else {}
-            where = cadec.where(member)
-            for line_no, line in enumerate(cadec.read(member).split("\n"), start=1):
-                line = line.rstrip("\r")
-                if not line.strip() or line.startswith("#"):
-                    continue
-                mention = _parse_sct_line(line, line_no, where, name, report)
-                if mention is None:
-                    continue
-                entity = entities.get(line.split()[0][1:])
-                if entity is None:
-                    report.add_problem(where, line_no, "SNOMED CT codes for an entity not in original/: not used", mention.text)
-                    continue
-                if keep is None or entity.label in keep:
-                    report.spans += 1
-                    yield mention
-    finally:
-        cadec.close()
-
-
-def _parse_sct_line(line: str, line_no: int, where: str, post: str, report: ConversionReport) -> Optional[CodedMention]:
-    match = _SCT_LINE.match(line)
-    if match is None:
-        raise InputError(where, line_no, f"cannot parse SNOMED CT line {line!r}")
-    report.records += 1
-    text = match.group("text") or ""
-    field = match.group("codes").strip()
-    if field == CONCEPT_LESS:
-        report.add_problem(where, line_no, "mention without SNOMED CT concept", text)
-        return None
-    codes, names = [], []
-    for piece in _SCT_SEPARATOR.split(field):
-        concept = _SCT_CONCEPT.match(piece)
-        if concept is None:
-            report.add_problem(where, line_no, f"cannot read the concept {piece!r}: mention left out", text)
-            return None
-        codes.append(concept.group("code"))
-        names.append(concept.group("name"))
-    return CodedMention(post, text, tuple(codes), tuple(names), f"{where}:{line_no}")
 
 
 def convert_cadec(

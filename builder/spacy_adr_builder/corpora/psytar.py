@@ -9,10 +9,6 @@ Two readers over the workbook's sheets:
 - `read_psytar_mentions` adds the ADR mentions of `ADR_Mapped` (header `id drug_id
   sentence_index ADRs UMLS1 SNOMED-CT UMLS2 SNOMED-CT ...`) as spans of those sentences,
   kb_id = the UMLS CUI of `UMLS1` (e.g. "C0000765 / Excessive body weight gain / Finding").
-- `read_psytar_snomed_mentions` yields the `ADR_Mapped` mentions with their SNOMED CT codes
-  from both `SNOMED-CT` columns: where the first says "No code", the second (after `UMLS2`)
-  usually holds the concept (514 mentions); 3 mentions have a code in each. A cell reads "Insomnia (disorder) [A3517153/SNOMEDCT_US/FN/193462001]"; a few are
-  lowercased, lack the closing bracket, have stray spaces or name SNOMEDCT_VET.
 
 Quirks this module handles (all reported):
 
@@ -23,9 +19,7 @@ Quirks this module handles (all reported):
 - `ADR_Mapped` has ~200 empty rows; its mentions are often lowercased or rephrased
   ("First 10 days, anxiety"). A mention is located case-insensitively in its sentence; one
   that cannot be found is reported and left out.
-- `UMLS1` is sometimes not a CUI ("No code", "brain shivers"): the span gets no kb_id. Likewise
-  `SNOMED-CT` cells that are not codes: a mention with no code in either column is reported
-  and left out.
+- `UMLS1` is sometimes not a CUI ("No code", "brain shivers"): the span gets no kb_id.
 - Columns that repeat a name are read as `NAME`, `NAME.2`, ... (pandas' convention).
 
 Problems name `<xlsx>[<sheet>]` and the spreadsheet row (the header is row 1).
@@ -40,7 +34,6 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from spacy_adr.errors import ConversionReport, InputError
-from spacy_adr.kb.concepts import CodedMention
 from spacy_adr.tokenizer import make_blank
 
 from .docbin import save_docs
@@ -51,14 +44,9 @@ MAPPED_SHEET = "ADR_Mapped"
 PSYTAR_LABELS = ("ADR", "WD", "EF", "INF", "SSI", "DI", "Findings", "others")
 SENTENCE_COLUMNS = ("drug_id", "sentence_index", "sentences") + PSYTAR_LABELS
 MAPPED_COLUMNS = ("drug_id", "sentence_index", "ADRs", "UMLS1")
-SNOMED_COLUMNS = ("drug_id", "ADRs", "SNOMED-CT", "SNOMED-CT.2")
 ADR_LABEL = "ADR"
 
 _CUI = re.compile(r"^\s*(C\d{7})\b\s*/?\s*(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
-_SNOMED = re.compile(
-    r"^\s*(?P<name>.*?)\s*(?:\((?P<tag>[^()]*)\))?\s*\[[^\]]*?/\s*SNOMEDCT_\w+\s*/\s*[a-z]+\s*/\s*(?P<code>\d+)\s*\]?\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
 
 
 @dataclass
@@ -403,44 +391,6 @@ def _read_mentions(
         key = (str(drug_id).strip(), row.sentence_index())
         mentions[key].append(_Mention(row.number, str(text), cui, name))
     return mentions
-
-
-def read_psytar_snomed_mentions(
-    path: Union[str, Path], *, report: Optional[ConversionReport] = None
-) -> Iterator[CodedMention]:
-    """Yield the `ADR_Mapped` mentions with their SNOMED CT codes.
-
-    A mention with no SNOMED CT code in either `SNOMED-CT` column ("No code", a free text) is
-    reported and not yielded.
-
-    path (Union[str, Path]): PsyTAR_dataset.xlsx.
-    report (Optional[ConversionReport]): Receives counts (records = mapped rows, spans =
-        mentions yielded) and problems.
-    YIELDS (CodedMention): post = drug_id (which identifies the post, e.g. "lexapro.1"),
-        codes with their names (semantic tag removed), where = `<xlsx>[ADR_Mapped]:<row>`.
-    RAISES (InputError): For a missing sheet or column, or a row without drug_id or text.
-    """
-    report = report if report is not None else ConversionReport(source=f"psytar snomed {path}")
-    for row in _rows(path, MAPPED_SHEET, SNOMED_COLUMNS, report):
-        drug_id, text = row["drug_id"], row["ADRs"]
-        if _blank(drug_id) or _blank(text):
-            raise InputError(row.where, row.number, f"mapped mention without drug_id or ADR text: {row}")
-        report.records += 1
-        concepts, not_codes = [], []
-        for column in ("SNOMED-CT", "SNOMED-CT.2"):
-            cell = row[column]
-            match = None if _blank(cell) else _SNOMED.match(str(cell))
-            if match is not None:
-                concepts.append((match.group("code"), " ".join(match.group("name").split())))
-            elif not _blank(cell):
-                not_codes.append(str(cell).strip())
-        if not concepts:
-            problem = f"no SNOMED CT code (cells: {not_codes}): mention left out"
-            report.add_problem(row.where, row.number, problem, str(text))
-            continue
-        report.spans += 1
-        codes, names = zip(*concepts)
-        yield CodedMention(str(drug_id).strip(), str(text).strip(), codes, names, f"{row.where}:{row.number}")
 
 
 def _blank(value: Any) -> bool:

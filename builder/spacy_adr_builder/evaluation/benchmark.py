@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from spacy.tokens import DocBin
 
 from spacy_adr.models.inference import QUANTIZE_CHOICES
-from spacy_adr.pipeline.meddra_linker import LINKER_FACTORIES
+from spacy_adr.pipeline.concept_linker import LINKER_FACTORIES
 
 
 def read_texts(path: Union[str, Path], limit: int) -> List[str]:
@@ -161,7 +161,9 @@ def _in_fresh_process(function, *args) -> Dict[str, Any]:
 def _accuracy(
     model: str, inference: Optional[Dict[str, Any]], spans: Optional[str], classes: Optional[str]
 ) -> Dict[str, Any]:
-    from spacy_adr.classification import adr_classifier_name, evaluate_textcat
+    from spacy_adr.classification import adr_classifier_name
+
+    from .textcat import evaluate_textcat
     from .ner import evaluate_ner
 
     nlp, _, _ = _load(model, inference)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 
 from spacy_adr.linker_scoring import THRESHOLDS, Mention, accuracy_rows, read_docbin_mentions
 from spacy_adr.metrics import machine_description, write_rows
-from spacy_adr.pipeline.meddra_linker import MeddraLinker
+from spacy_adr.pipeline.concept_linker import MeddraLinker
 
 from ..corpora.multitask import read_tweet_keys, tweet_key
 
@@ -85,7 +85,7 @@ def evaluate_linker(
     output: Optional[Path] = None,
     thresholds: Iterable[float] = THRESHOLDS,
     train: Optional[Path] = None,
-    command: str = "spacy-adr evaluate-linker",
+    command: str = "spacy-adr-builder evaluate-linker",
 ) -> List[Dict[str, Any]]:
     """Evaluate a trained linker on gold mentions and time it; write the metrics rows.
 

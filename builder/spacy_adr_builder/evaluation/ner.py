@@ -6,7 +6,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from spacy_adr.pipeline.meddra_linker import LINKER_FACTORIES
+from spacy_adr.pipeline.concept_linker import LINKER_FACTORIES
 from spacy_adr.scoring import gold_linked_offsets, gold_offsets, score_linked_spans, score_spans
 
 

@@ -1,5 +1,5 @@
 """The README's table of data sets and the data folder's layout, written from the records
-check-data uses (`spacy_adr.data_check.DATA_SOURCES`), so the two never disagree."""
+check-data uses (`spacy_adr_builder.data_check.DATA_SOURCES`), so the two never disagree."""
 import itertools
 import re
 from typing import List, Sequence
@@ -73,7 +73,7 @@ def encoders_table() -> str:
 
 
 def data_section() -> str:
-    """Tables and layout together, as `spacy-adr data-sources` prints them.
+    """Tables and layout together, as `spacy-adr-builder data-sources` prints them.
 
     RETURNS (str): Markdown.
     """
@@ -82,6 +82,6 @@ def data_section() -> str:
         + "\n"
         + encoders_table()
         + f"\nThe folder `${DATA_ENV_VAR}` names must look like this ({len(REQUIRED_FILES)} files; "
-        "`spacy-adr check-data` checks each against its SHA-256):\n\n"
+        "`spacy-adr-builder check-data` checks each against its SHA-256):\n\n"
         + data_layout()
     )

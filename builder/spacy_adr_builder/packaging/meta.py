@@ -5,7 +5,7 @@ an empty licence and no sources) and adds the requirements it detects in the con
 writes FILE from a template (configs/meta_*.json: prose, and which data sets, encoders and
 trained parts the package is made of) and from the rows of the project's metrics files:
 
-- licence and sources are composed from the records in `spacy_adr.data_check.DATA_SOURCES` and
+- licence and sources are composed from the records in `spacy_adr_builder.data_check.DATA_SOURCES` and
   `ENCODERS`, so the names, terms and URLs are the ones check-data prints;
 - performance holds only figures a command measured: rows of the package itself (variant = the
   package name, written by evaluate-packages) when they are newer than the pipeline folder, else

@@ -1,4 +1,4 @@
-"""A second tweet classifier as the span gate's verifier: `spacy-adr add-verifier`.
+"""A second tweet classifier as the span gate's verifier: `spacy-adr-builder add-verifier`.
 
 The shipped pipeline's own classifier shares its small encoder with the NER; a classifier on
 a larger encoder (e.g. `train-textcat-base`) separates ADR from NoADR tweets better and is

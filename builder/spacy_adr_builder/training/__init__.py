@@ -1,2 +1,2 @@
 """Training beyond `spacy train`: the MedDRA linker. Scores and evaluations live in
-`spacy_adr.evaluation`."""
+`spacy_adr_builder.evaluation`."""

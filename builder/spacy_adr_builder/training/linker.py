@@ -33,7 +33,7 @@ from wasabi import msg
 from spacy_adr.kb.concepts import KnowledgeBase
 from spacy_adr.kb.meddra import load_meddra
 from spacy_adr.linker_scoring import Mention, accuracy_rows, choose_threshold
-from spacy_adr.pipeline.meddra_linker import ClassifierHead, ConceptLinker, embedding_width, load_encoder
+from spacy_adr.pipeline.concept_linker import ClassifierHead, ConceptLinker, embedding_width, load_encoder
 
 from .linker_data import MENTION_SOURCES, default_encoder_path, load_training_pairs, read_mentions
 
@@ -282,7 +282,7 @@ def fit_linker(
     base_model: Optional[Path] = None,
     settings: LinkerSettings = LinkerSettings(),
     split: str = "task3_dev",
-    command: str = "spacy-adr train-linker",
+    command: str = "spacy-adr-builder train-linker",
     progress: bool = True,
 ) -> Tuple[ConceptLinker, Dict[str, Any]]:
     """Train both parts on mentions of any KB and choose the threshold on dev mentions.

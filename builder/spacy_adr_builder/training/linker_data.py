@@ -34,7 +34,7 @@ def default_encoder_path() -> Path:
 
 
 def read_smm4h2017_mentions(path: Union[str, Path]) -> List[Tuple[str, str, int]]:
-    """(mention, PT code, line) triples of the JSONL that `spacy-adr convert smm4h2017` writes.
+    """(mention, PT code, line) triples of the JSONL that `spacy-adr-builder convert smm4h2017` writes.
 
     path (Union[str, Path]): The JSONL file.
     RETURNS (List[Tuple[str, str, int]]): Labelled records (unlabelled ones are left out).

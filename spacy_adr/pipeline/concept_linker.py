@@ -17,7 +17,8 @@ The method of the KFU NLP system at SMM4H 2020 Task 3, on a sentence-transformer
 - Classifier path: a softmax layer over the LLTs seen in training, on the same mention vector
   (mean-pooled token vectors, unit length).
 - Combination: the metric answer when its distance is below `threshold`, else the classifier's.
-  The threshold is chosen on dev by `spacy_adr.training.linker` and stored with the component.
+  The threshold is chosen on dev when the linker is trained (`spacy-adr-builder train-linker`)
+  and stored with the component.
 
 The component reads `doc.ents`, so it runs after any NER (or on entities set by hand), and
 rewrites them with `kb_id_` = concept code (a Span's kb_id cannot be changed in place). Extras
@@ -29,7 +30,7 @@ Parts and where they come from:
 - `initialize(kb=..., encoder=..., classifier=...)`: a KB (`spacy-adr.meddra_kb.v1`,
   `spacy-adr.concept_kb.v1`), a sentence-transformers folder, optionally a classifier head file; all LLT names are
   embedded once (minutes on a CPU).
-- `initialize(trained=...)`: a folder written by `spacy-adr train-linker` (the component's
+- `initialize(trained=...)`: a folder written by `spacy-adr-builder train-linker` (the component's
   own `to_disk` format), so a config need not repeat the training.
 The component's folder holds `cfg`, `kb.tsv`, `encoder/` (the fine-tuned sentence
 transformer), `classifier.safetensors` and `index/` (the vectors of the LLT names and of the
@@ -259,9 +260,9 @@ class ConceptLinker:
         """Set the linker's parts. Called by `nlp.initialize`.
 
         get_examples (Optional[Callable[[], Iterable[Example]]]): Unused; the linker is
-            trained by `spacy-adr train-linker`.
+            trained by `spacy-adr-builder train-linker`.
         nlp (Optional[Language]): Unused.
-        trained (Optional[Path]): A folder written by `spacy-adr train-linker`; everything is
+        trained (Optional[Path]): A folder written by `spacy-adr-builder train-linker`; everything is
             loaded from it (the other arguments must then be None).
         kb (Optional[KnowledgeBase]): The terminology, e.g. from `spacy-adr.meddra_kb.v1` or
             `spacy-adr.concept_kb.v1`.
@@ -276,7 +277,7 @@ class ConceptLinker:
             return
         if kb is None or encoder is None:
             raise ValueError(
-                f"{self.name}: initialize needs `trained` (a folder from `spacy-adr train-linker`) "
+                f"{self.name}: initialize needs `trained` (a folder from `spacy-adr-builder train-linker`) "
                 f"or `kb` and `encoder` (e.g. [initialize.components.{self.name}.kb] "
                 '@misc = "spacy-adr.meddra_kb.v1" or "spacy-adr.concept_kb.v1")'
             )
