@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from .annotate.chunks import OutputPathError, ResumeError, errors_path_for
+from .annotate.chunks import OutputPathError, OutputWriteError, ResumeError, errors_path_for
 from .annotate.fingerprints import input_fingerprint, model_spec_hash
 from .annotate.inputs import DEFAULT_MAX_CHARS, list_inputs
 from .annotate.run import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE
-from .annotate.summary import AnnotateStopped, AnnotateSummary
+from .annotate.summary import AnnotateStopped, AnnotateSummary, OutputStopped
 from .errors import InputError
 
 try:
@@ -291,9 +291,9 @@ def _annotate_partition(input_path: str, output: str, model: str, options: Dict[
         raise RuntimeError(f"worker has no pipeline: the {PLUGIN_NAME} plugin did not load {model}")
     try:
         summary = annotate(nlp, input_path, output, quiet=True, n_process=1, **options)
-    except AnnotateStopped as err:
+    except (AnnotateStopped, OutputStopped) as err:
         raise PartitionFailed(f"stopped: {err}; done before it: {err.summary.summary()}. {err.rerun}") from None
-    except (InputError, ResumeError, OutputPathError) as err:
+    except (InputError, ResumeError, OutputPathError, OutputWriteError) as err:
         raise PartitionFailed(str(err)) from None
     row = {"input": input_path, **summary.to_dict()}
     settings = _settings(Path(input_path), model=model, options=options)

@@ -3,6 +3,9 @@
 Readers raise `InputError` for a record they cannot read at all (a short row, undecodable
 bytes, empty text) and add a `Problem` to a `ConversionReport` for a part of a record they had
 to leave out (a span that does not match the text). Nothing is dropped without a trace.
+
+A problem of the whole file (not found, unknown format or compression) has line 0 and is
+printed as `file: problem`: a "line 0" would send the reader to a line that does not exist.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,14 +14,29 @@ from typing import List, Union
 from wasabi import msg
 
 
+def where(path: Union[str, Path], line: int) -> str:
+    """`file:line` for a place in a file; only `file` for the whole file (line 0).
+
+    path (Union[str, Path]): The file.
+    line (int): The 1-based line, 0 for the whole file.
+    RETURNS (str): The place, as messages print it.
+    """
+    return f"{path}:{line}" if line else str(path)
+
+
 class InputError(ValueError):
-    """A record that cannot be read. The message names file, line and problem."""
+    """A record or file that cannot be read. The message names file, line and problem.
+
+    path (Union[str, Path]): The file.
+    line (int): The 1-based line; 0 when the problem is the whole file's (then not printed).
+    problem (str): What is wrong.
+    """
 
     def __init__(self, path: Union[str, Path], line: int, problem: str):
         self.path = str(path)
         self.line = line
         self.problem = problem
-        super().__init__(f"{self.path}:{line}: {problem}")
+        super().__init__(f"{where(self.path, line)}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -31,8 +49,8 @@ class Problem:
     text: str = ""
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}: {self.problem}"
-        return f"{where}: {self.text!r}" if self.text else where
+        place = f"{where(self.path, self.line)}: {self.problem}"
+        return f"{place}: {self.text!r}" if self.text else place
 
 
 @dataclass

@@ -133,7 +133,7 @@ def test_compression_is_told_by_magic_bytes(tmp_path):
 
 def test_file_named_gz_that_is_not_gzip(tmp_path):
     path = write(tmp_path / "t.jsonl.gz", b'{"id": 1, "text": "a"}\n')
-    with pytest.raises(InputError, match=r"t.jsonl.gz:0: named .gz but not gzip data \(its first bytes are 7b 22 69 64"):
+    with pytest.raises(InputError, match=r"t.jsonl.gz: named .gz but not gzip data \(its first bytes are 7b 22 69 64"):
         read(path)
 
 
@@ -194,3 +194,101 @@ def test_missing_input_and_folder_input(tmp_path):
     (tmp_path / "dir.jsonl").mkdir()
     with pytest.raises(InputError, match="not a file"):
         read(tmp_path / "dir.jsonl")
+
+
+@pytest.mark.parametrize(
+    "name,data,repeated",
+    [
+        ("t.tsv", b"id\ttext\tlang\ttext\nt1\tfirst\ten\tsecond\n", "'text' (columns 2 and 4)"),
+        ("t.csv", b"id,text,id\nt1,first,t2\n", "'id' (columns 1 and 3)"),
+        ("t.csv", b"text,id,text,id,text\na,1,b,2,c\n", "'text' (columns 1, 3 and 5) and 'id' (columns 2 and 4)"),
+    ],
+)
+def test_header_that_repeats_the_text_or_id_column_is_refused(tmp_path, name, data, repeated):
+    path = write(tmp_path / name, data)
+    with pytest.raises(InputError, match="the header repeats") as err:
+        read(path)
+    assert str(err.value).startswith(f"{path}:1: the header repeats {repeated}:")
+
+
+def test_header_may_repeat_columns_that_are_not_read(tmp_path):
+    path = write(tmp_path / "t.tsv", b"user\tid\ttext\tuser\nu1\t7\thello\tu2\n")
+    assert [(r.id, r.text) for r in read(path)] == [("7", "hello")]
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("t.jsonl", b'{"id": 1, "text": "a"}\r{"id": 2, "text": "b"}\r{"id": 3, "text": "c"}\r'),
+        ("t.tsv", b"id\ttext\r1\ta headache\r2\tdry mouth\r"),
+        ("t.csv", b"id,text\r1,a headache\r2,dry mouth\r"),
+    ],
+)
+def test_a_file_with_bare_cr_line_ends_is_refused_at_its_first_line(tmp_path, name, data):
+    with pytest.raises(InputError, match=r"t\.\w+:1: .*seems to use bare CR line ends \(old Mac\): .*convert"):
+        read(write(tmp_path / name, data))
+    # With --text-field naming no column the header no longer lists mangled columns.
+    if name.endswith("tsv"):
+        with pytest.raises(InputError, match=r"header line holds a bare CR"):
+            read(tmp_path / name, text_field="tweet")
+
+
+def test_a_line_of_bare_cr_records_further_on_is_one_error_that_names_them(tmp_path):
+    jsonl = write(tmp_path / "t.jsonl", b'{"id": 1, "text": "a"}\n{"id": 2, "text": "b"}\r{"id": 3, "text": "c"}\r\n')
+    first, joined = read(jsonl)
+    assert first.ok and not joined.ok and joined.line == 2
+    assert "2 JSON objects in 2 pieces separated by bare CRs" in joined.error and "old Mac" in joined.error
+    tsv = write(tmp_path / "t.tsv", b"id\ttext\n1\ta headache\r2\tdry mouth\n3\tok\n")
+    joined, last = read(tsv)
+    assert "the line holds 2 rows joined by bare CRs" in joined.error and last.text == "ok"
+    csv_ = write(tmp_path / "t.csv", b"id,text\n1,a headache\r2,dry mouth\n3,ok\n")
+    joined, last = read(csv_)
+    assert "a bare CR (\\r) outside quotes" in joined.error and "universal-newline" not in joined.error
+    assert last.text == "ok"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("name,text", [("t.jsonl", '{"id": 1, "text": "a headache"}\n'), ("t.tsv", "id\ttext\n1\thi\n")])
+def test_utf16_without_bom_is_refused_and_named(tmp_path, encoding, name, text):
+    path = write(tmp_path / name, text.encode(encoding) * 3)
+    with pytest.raises(InputError) as err:
+        read(path)
+    assert str(err.value).startswith(f"{path}:1: the file seems to be {encoding.upper().replace('-16-', '-16')} without a byte order mark")
+    assert "re-encode it as UTF-8" in str(err.value)
+
+
+def test_utf16_lines_further_on_are_errors_that_say_so(tmp_path):
+    utf16 = '{"id": 2, "text": "a headache"}\n'.encode("utf-16-le")
+    path = write(tmp_path / "t.jsonl", b'{"id": 1, "text": "fine"}\n' + utf16)
+    records = read(path)
+    assert records[0].ok and len(records) == 3  # the UTF-16 LF leaves its NUL on the next line
+    assert "seems to be UTF-16 without a byte order mark" in records[1].error
+    assert "a line of NUL bytes only" in records[2].error
+    tsv = write(tmp_path / "t.tsv", b"id\ttext\n1\tfine\n" + "2\ta headache\n".encode("utf-16-le"))
+    fine, bad = read(tsv)[:2]
+    assert fine.ok and not bad.ok and "UTF-16" in bad.error
+
+
+def test_messages_say_json_names_and_no_doubled_words(tmp_path):
+    path = write(tmp_path / "t.jsonl", b'{"id": 1, "text": "unterminated}\nnull\n[1]\n"s"\n3.5\ntrue\n')
+    errors = [r.error for r in read(path)]
+    assert errors[0] == "bad JSON: Unterminated string starting at column 19"
+    assert errors[1:] == [f"not a JSON object but {name}" for name in ("null", "an array", "a string", "a number", "true")]
+
+
+def test_id_with_undecodable_bytes_is_kept_not_replaced_by_the_record_number(tmp_path):
+    path = write(tmp_path / "t.jsonl", b'{"id": "1\xff", "text": "fine"}\n{"id": 2, "text": "bad \xfe text"}\n')
+    bad_id, bad_text = read(path)
+    assert bad_id.id == "1\ufffd" and bad_id.id != bad_id.number
+    assert bad_id.error == "undecodable bytes in the id (shown with U+FFFD for each undecodable byte)"
+    assert (bad_text.id, bad_text.error) == (2, "undecodable bytes in the text field 'text'")
+    tsv = write(tmp_path / "t.tsv", b"id\ttext\n\xff\tfine\n")
+    [record] = read(tsv)
+    assert record.id == "\ufffd" and "in the id" in record.error
+
+
+def test_whole_file_errors_print_no_line_zero(tmp_path):
+    with pytest.raises(InputError) as err:
+        read(write(tmp_path / "t.txt", b"x\n"))
+    assert str(err.value) == f"{tmp_path / 't.txt'}: cannot tell the format from the extension; name one of jsonl, tsv, csv"
+    assert err.value.line == 0

@@ -12,7 +12,7 @@ import spacy
 from typer.testing import CliRunner
 
 from annotate_helpers import build_toy_pipeline
-from spacy_adr.annotate import AnnotateStopped, OutputPathError, ResumeError, annotate, read_jsonl
+from spacy_adr.annotate import InputFailure, OutputPathError, ResumeError, annotate, read_jsonl
 from spacy_adr.cli import app
 
 HELPERS = Path(__file__).parent / "annotate_helpers.py"
@@ -101,32 +101,24 @@ def truncated_gzip(path: Path, n: int) -> Path:
     return path
 
 
-def test_damaged_input_stops_with_a_report_and_keeps_committed_chunks(model, tmp_path):
+def test_damaged_input_stops_before_anything_is_annotated(model, tmp_path):
+    # The check of the compressed file finds the truncation before the model loads (the
+    # model does not exist), so nothing is annotated; chunks kept by an earlier run are
+    # covered in test_annotate_damage.py.
     path = truncated_gzip(tmp_path / "in.jsonl.gz", 400)
     out = tmp_path / "out.jsonl"
-    with pytest.raises(AnnotateStopped) as info:
-        annotate(model, path, out, quiet=True, chunk_size=50, batch_size=16)
-    stopped = info.value
-    message = str(stopped)
+    with pytest.raises(InputFailure) as info:
+        annotate("no_such_model", path, out, quiet=True, chunk_size=50, batch_size=16)
+    message = str(info.value)
     assert message.startswith(f"{path}:") and "inside gzip data (truncated?)" in message
-    done = stopped.summary.records
-    assert done > 0 and done % 50 == 0 and stopped.summary.annotated == done
-    assert f"resumes after record {done:,}" in stopped.rerun and "--restart" in stopped.rerun
-    assert not out.exists()
-    parts = tmp_path / "out.jsonl.parts"
-    assert len(list(parts.glob("*.done.json"))) == done // 50 and not list(parts.glob("*.tmp"))
+    assert f"ends at byte {path.stat().st_size:,}" in message
+    assert not out.exists() and not (tmp_path / "out.jsonl.parts").exists()
 
-    # A rerun resumes after the committed records and stops at the same place.
-    with pytest.raises(AnnotateStopped) as again:
-        annotate(model, path, out, quiet=True, chunk_size=50, batch_size=16)
-    assert again.value.summary.records == done and again.value.summary.processed < 50
-
-    # Through the CLI: the failure, the summary and what a rerun does; exit code 1.
+    # Through the CLI: the failure and what to do; exit code 1.
     result = CliRunner().invoke(app, ["annotate", str(model), str(path), str(out), "-q", "--chunk-size", "50", "-b", "16", "--code", str(HELPERS)])
     assert result.exit_code == 1
     output = " ".join(result.output.split())
-    assert "stopped:" in output and "(truncated?)" in output and f"{done:,} records: {done:,} annotated" in output
-    assert "Rerunning the same command resumes" in output
+    assert "(truncated?)" in output and "Nothing was annotated: repair or replace the file" in output
 
 
 @pytest.mark.parametrize("data,expected", [
@@ -221,3 +213,29 @@ def test_smm4h_tsv_id_with_a_tab_stays_one_cell(model, tmp_path):
     annotate(model, path, tmp_path / "out.tsv", quiet=True)
     rows = [line.split("\t") for line in (tmp_path / "out.tsv").read_text(encoding="utf-8").splitlines()]
     assert rows[1][0] == "a b" and len(rows[1]) == 9
+
+
+@pytest.mark.parametrize("change,expected", [
+    ("input", "the input file changed"),
+    ("chunk_size", "chunk_size differs"),
+    ("include_text", "include_text differs"),
+])
+def test_a_refused_resume_does_not_load_the_model(model, tmp_path, monkeypatch, change, expected):
+    path = write_jsonl(tmp_path / "in.jsonl", tweets(8))
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(Stop):
+        annotate(model, path, out, on_commit=stop_after(1), **OPTIONS)
+    options = dict(OPTIONS)
+    if change == "input":
+        path.write_bytes(path.read_bytes().replace(b"tweet 7:", b"tweet 9:"))
+    elif change == "chunk_size":
+        options["chunk_size"] = 4
+    else:
+        options["include_text"] = True
+    import spacy_adr.annotate.run as run
+
+    loaded = []
+    monkeypatch.setattr(run, "load_pipeline", lambda *args, **kwargs: loaded.append(args) or pytest.fail("loaded"))
+    with pytest.raises(ResumeError, match=expected):
+        annotate(model, path, out, **options)
+    assert loaded == []

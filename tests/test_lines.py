@@ -1,6 +1,6 @@
 import pytest
 
-from spacy_adr.lines import numbered_lines
+from spacy_adr.lines import bare_cr_pieces, numbered_lines, utf16_without_bom
 from spacy_adr.errors import InputError
 
 
@@ -17,3 +17,31 @@ def test_undecodable_line_names_file_line_and_encoding(tmp_path):
         list(numbered_lines(path))
     assert (err.value.path, err.value.line) == (str(path), 2)
     assert list(numbered_lines(path, encoding="latin-1"))[1] == (2, "ménière")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_named(tmp_path, encoding):
+    path = tmp_path / "a.tsv"
+    path.write_bytes("id\ttext\n1\theadache\n".encode(encoding))
+    with pytest.raises(InputError, match=f"seems to be {encoding.upper().replace('-16-', '-16')} without a byte order mark") as err:
+        list(numbered_lines(path))
+    assert (err.value.path, err.value.line) == (str(path), 1)
+
+
+def test_a_file_of_bare_cr_lines_is_named(tmp_path):
+    path = tmp_path / "a.tsv"
+    path.write_bytes(b"id\ttext\r1\theadache\r2\tdry mouth\r")
+    with pytest.raises(InputError, match=r"a.tsv:1: the file seems to use bare CR line ends \(old Mac\)"):
+        list(numbered_lines(path))
+    # A bare CR inside a line of a file with LF line ends is text.
+    path.write_bytes(b"id\ttext\r\n1\tone\rtwo\n")
+    assert list(numbered_lines(path)) == [(1, "id\ttext"), (2, "1\tone\rtwo")]
+
+
+def test_utf16_detector_and_bare_cr_pieces():
+    assert utf16_without_bom("text\n".encode("utf-16-le")) == "UTF-16LE"
+    assert utf16_without_bom("text\n".encode("utf-16-be")) == "UTF-16BE"
+    assert utf16_without_bom(b"a\x00b\x00") is None  # too few NULs to tell
+    assert utf16_without_bom("tweet with one NUL \x00 in it".encode()) is None
+    assert bare_cr_pieces("a\rb\r\n") == ["a", "b"]
+    assert bare_cr_pieces("one line\r\n") == ["one line"]

@@ -2,7 +2,7 @@
 `cleaning`), annotate (`annotators`, `run`), write (`outputs`, `chunks`), resume safely
 (`fingerprints`). `spacy_adr.distributed` maps the same over the partitions of a dump with Dask.
 """
-from .chunks import ChunkCounts, OutputPathError, ResumeError, errors_path_for
+from .chunks import ChunkCounts, OutputPathError, OutputWriteError, ResumeError, errors_path_for
 from .inputs import InputRecord, detect_format, list_inputs, read_records
 from .outputs import (
     OUTPUT_FORMATS,
@@ -16,7 +16,7 @@ from .outputs import (
 from .loading import import_code, load_pipeline
 from .run import annotate
 from .sources import InputFailure, count_lines
-from .summary import AnnotateStopped, AnnotateSummary, PipelineFailing
+from .summary import AnnotateStopped, AnnotateSummary, OutputStopped, PipelineFailing
 
 __all__ = [
     "AnnotateStopped",
@@ -26,6 +26,8 @@ __all__ = [
     "InputRecord",
     "OUTPUT_FORMATS",
     "OutputPathError",
+    "OutputStopped",
+    "OutputWriteError",
     "PipelineFailing",
     "RecordOptions",
     "ResumeError",

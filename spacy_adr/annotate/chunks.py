@@ -9,8 +9,11 @@ boundary): its output is byte-identical to an uninterrupted run. `manifest.json`
 settings, including a fingerprint of the input and a hash of the model: chunks of a run with
 another input, model or setting are never mixed into the output. At the end the chunks are
 concatenated into OUTPUT and `OUTPUT-stem.errors.jsonl` (each written to a temporary file and
-renamed) and `OUTPUT.parts/` is removed.
+renamed) and `OUTPUT.parts/` is removed; the merge needs room for a second copy of the output
+while the chunks still exist, which is checked before it starts. A write that fails (a full
+disk) raises `OutputWriteError` and leaves the committed chunks, which a rerun resumes after.
 """
+import errno
 import json
 import os
 import shutil
@@ -32,6 +35,27 @@ class ResumeError(ValueError):
 
 class OutputPathError(ValueError):
     """The output cannot be written where it was asked to go."""
+
+
+class OutputWriteError(RuntimeError):
+    """Writing the output failed (a full disk, a lost mount): committed chunks are kept.
+
+    path (Path): The file that could not be written.
+    problem (str): What went wrong.
+    """
+
+    def __init__(self, path: Union[str, Path], problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+    @classmethod
+    def from_os_error(cls, path: Union[str, Path], err: OSError) -> "OutputWriteError":
+        """The error for an `OSError` raised writing `path`."""
+        problem = f"cannot write: {err.strerror or err}"
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            problem += " (the disk is full, or the quota used up)"
+        return cls(path, problem)
 
 
 def errors_path_for(output: Union[str, Path]) -> Path:
@@ -104,12 +128,19 @@ class ChunkWriter:
         self.errors_path = parts_dir / f"{index:06d}.errors.jsonl"
         self.done_path = parts_dir / f"{index:06d}.done.json"
         self.counts = ChunkCounts()
-        self._data: BinaryIO = open(_tmp(self.data_path), "wb")
-        self._errors: BinaryIO = open(_tmp(self.errors_path), "wb")
+        self._data: BinaryIO = _open_new(_tmp(self.data_path))
+        try:
+            self._errors: BinaryIO = _open_new(_tmp(self.errors_path))
+        except OutputWriteError:
+            self._data.close()
+            raise
 
     def write(self, data: bytes, *, n_spans: int, cleaned: bool = False) -> None:
         """Add the serialized output of one annotated input record."""
-        self._data.write(data)
+        try:
+            self._data.write(data)
+        except OSError as err:
+            raise OutputWriteError.from_os_error(_tmp(self.data_path), err) from None
         self.counts.records += 1
         self.counts.annotated += 1
         self.counts.spans += n_spans
@@ -118,7 +149,10 @@ class ChunkWriter:
     def write_error(self, data: bytes, *, raised: bool = False) -> None:
         """Add the serialized error report of one input record (`raised`: the pipeline raised
         on it)."""
-        self._errors.write(data)
+        try:
+            self._errors.write(data)
+        except OSError as err:
+            raise OutputWriteError.from_os_error(_tmp(self.errors_path), err) from None
         self.counts.records += 1
         self.counts.errors += 1
         self.counts.raised += raised
@@ -126,8 +160,11 @@ class ChunkWriter:
     def commit(self) -> ChunkCounts:
         """Flush the chunk to disk and rename it into place; the done marker goes last."""
         for file, final in ((self._data, self.data_path), (self._errors, self.errors_path)):
-            _close_synced(file)
-            os.replace(_tmp(final), final)
+            try:
+                _close_synced(file)
+                os.replace(_tmp(final), final)
+            except OSError as err:
+                raise OutputWriteError.from_os_error(_tmp(final), err) from None
         _write_atomic(self.done_path, json.dumps(self.counts.__dict__) + "\n")
         _sync_dir(self.done_path.parent)
         return self.counts
@@ -136,9 +173,16 @@ class ChunkWriter:
         """Drop the uncommitted chunk (a crash leaves its temporary files, which the next
         run overwrites)."""
         for file, final in ((self._data, self.data_path), (self._errors, self.errors_path)):
-            if not file.closed:
+            # Closing flushes what is buffered, which fails again on a full disk: the chunk
+            # is dropped anyway, and the first error is the one to report.
+            try:
                 file.close()
-            _tmp(final).unlink(missing_ok=True)
+            except OSError:
+                pass
+            try:
+                _tmp(final).unlink(missing_ok=True)
+            except OSError:
+                pass
 
 
 class ChunkedOutput:
@@ -173,7 +217,10 @@ class ChunkedOutput:
             if previous != settings:
                 raise ResumeError(_resume_refusal(self.parts_dir, previous, settings))
         else:
-            self.parts_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self.parts_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise OutputWriteError.from_os_error(self.parts_dir, err) from None
             _write_atomic(manifest_path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
         self.n_done, self.done_counts = self._committed()
 
@@ -192,22 +239,86 @@ class ChunkedOutput:
         return ChunkWriter(self.parts_dir, index)
 
     def merge(self, n_chunks: int) -> None:
-        """Concatenate chunks 0..n_chunks-1 into the output and errors files; remove the parts."""
-        for final, suffix, header in (
+        """Concatenate chunks 0..n_chunks-1 into the output and errors files; remove the parts.
+
+        n_chunks (int): The committed chunks.
+        RAISES (OutputWriteError): There is not room for the merged files beside the chunks,
+            or writing them failed (the chunks are kept: a rerun merges them again).
+        """
+        files = (
             (self.output, "out", self.header),
             (self.errors_output, "errors.jsonl", ""),
-        ):
-            final.parent.mkdir(parents=True, exist_ok=True)
-            with open(_tmp(final), "wb") as merged:
-                merged.write(header.encode("utf-8"))
-                for index in range(n_chunks):
-                    with open(self.parts_dir / f"{index:06d}.{suffix}", "rb") as part:
-                        shutil.copyfileobj(part, merged, 1 << 20)
-                merged.flush()
-                os.fsync(merged.fileno())
-            os.replace(_tmp(final), final)
+        )
+        self._check_room(n_chunks, [suffix for _, suffix, _ in files])
+        for final, suffix, header in files:
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                with open(_tmp(final), "wb") as merged:
+                    merged.write(header.encode("utf-8"))
+                    for index in range(n_chunks):
+                        with open(self.parts_dir / f"{index:06d}.{suffix}", "rb") as part:
+                            shutil.copyfileobj(part, merged, 1 << 20)
+                    merged.flush()
+                    os.fsync(merged.fileno())
+                os.replace(_tmp(final), final)
+            except OSError as err:
+                # A half-merged file would only take the room a rerun needs.
+                _tmp(final).unlink(missing_ok=True)
+                raise OutputWriteError.from_os_error(_tmp(final), err) from None
         _sync_dir(self.output.parent)
         shutil.rmtree(self.parts_dir)
+
+    def _check_room(self, n_chunks: int, suffixes: List[str]) -> None:
+        # The merged files are written while every chunk still exists (so that a crash in the
+        # merge loses nothing): their size must be free on the output's disk.
+        needed = len(self.header.encode("utf-8")) + sum(
+            (self.parts_dir / f"{index:06d}.{suffix}").stat().st_size
+            for index in range(n_chunks) for suffix in suffixes
+        )
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self.output.parent).free
+        if needed > free:
+            raise OutputWriteError(
+                self.output,
+                f"merging the chunks needs {needed:,} bytes free on this disk (a second copy of "
+                f"the output while the chunks in {self.parts_dir} still exist), only {free:,} are "
+                f"free; free {needed - free:,} bytes more",
+            )
+
+
+def check_resume(output: Union[str, Path], settings: Dict[str, Any], *, restart: bool = False) -> None:
+    """Refuse to resume chunks left with other settings, before the model is loaded: compares
+    the settings given (those known without the model) with the chunk folder's manifest.
+    `ChunkedOutput` compares all of them (the model's hash too) once the model is loaded.
+
+    output (Union[str, Path]): The output file.
+    settings (Dict[str, Any]): Some of the settings `ChunkedOutput` is given.
+    restart (bool): The chunks are to be discarded: nothing to compare.
+    RAISES (ResumeError): A setting differs from the manifest's.
+    """
+    manifest_path = parts_dir_for(output) / MANIFEST_FILE
+    if restart or not manifest_path.exists():
+        return
+    previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+    settings = json.loads(json.dumps(settings, default=str))
+    if any(previous.get(key) != value for key, value in settings.items()):
+        known = {key: previous.get(key) for key in settings}
+        raise ResumeError(_resume_refusal(parts_dir_for(output), known, settings))
+
+
+def committed_counts(output: Union[str, Path]) -> ChunkCounts:
+    """What the committed chunks of an earlier run of `output` hold (nothing when none).
+
+    output (Union[str, Path]): The output file.
+    RETURNS (ChunkCounts): Their counts.
+    """
+    counts = ChunkCounts()
+    parts_dir = parts_dir_for(output)
+    index = 0
+    while (parts_dir / f"{index:06d}.done.json").exists():
+        counts.add(ChunkCounts(**json.loads((parts_dir / f"{index:06d}.done.json").read_text(encoding="utf-8"))))
+        index += 1
+    return counts
 
 
 def _resume_refusal(parts_dir: Path, previous: Dict[str, Any], settings: Dict[str, Any]) -> str:
@@ -229,12 +340,25 @@ def _close_synced(file: BinaryIO) -> None:
     file.close()
 
 
+def _open_new(path: Path) -> BinaryIO:
+    try:
+        return open(path, "wb")
+    except OSError as err:
+        raise OutputWriteError.from_os_error(path, err) from None
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    with open(_tmp(path), "w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(_tmp(path), path)
+    file = _open_new(_tmp(path))
+    try:
+        file.write(text.encode("utf-8"))
+        _close_synced(file)
+        os.replace(_tmp(path), path)
+    except OSError as err:
+        try:  # closing flushes again what the full disk refused
+            file.close()
+        except OSError:
+            pass
+        raise OutputWriteError.from_os_error(_tmp(path), err) from None
 
 
 def _sync_dir(path: Path) -> None:

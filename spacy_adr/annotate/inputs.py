@@ -16,13 +16,29 @@ byte order mark at the start of the file, and of any JSON line, is dropped):
 - `tsv`: a header line, then one record a line; see `tables`.
 - `csv`: a header line, then records as Python's `csv` module reads them; see `tables`. The
   line of a record is the line it starts on.
+
+Text that is not lines of UTF-8 is named as what it seems to be, not reported as bad JSON or
+mangled columns:
+- Bare-CR line ends (old Mac). A bare `\\r` is text today (inside a JSON string or a tweet it
+  is one), so the file's lines are not split there. Where the first line of the file holds a
+  record (a JSON object, a header with the text column) followed by a bare `\\r` and more,
+  the file uses bare CRs as line ends: `InputError` at that line, before any record. Further
+  on, a line that breaks the same way stays one error record (it is one line) whose reason
+  names bare-CR line ends and how many records it seems to hold; the CSV reader names them
+  for a bare `\\r` outside quotes. A table's header line (TSV or CSV) is never allowed a
+  bare `\\r`: no column name holds one.
+- UTF-16 without a byte order mark (a NUL byte every other byte; with one, `sources` refuses
+  it): `InputError` at line 1 when the file starts so; a line further on that looks so (or
+  holds only NULs, the rest of a UTF-16 line end) is one error record saying so.
 """
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..errors import InputError
+from ..lines import BARE_CR_ADVICE, bare_cr_pieces, utf16_advice, utf16_without_bom
 from .cleaning import clean_text, id_problem, printable_id
 from .sources import COMPRESSION_SUFFIXES, InputFailure, iter_lines, open_input
 from .tables import Line, Row, csv_rows, tsv_rows
@@ -30,6 +46,8 @@ from .tables import Line, Row, csv_rows, tsv_rows
 FORMATS = ("jsonl", "tsv", "csv")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".tsv": "tsv", ".csv": "csv"}
 DEFAULT_MAX_CHARS = 5000
+# Bytes of the start of a file looked at for bare-CR line ends and UTF-16: one read's worth.
+_HEAD_BYTES = 1 << 16
 
 
 @dataclass
@@ -39,7 +57,9 @@ class InputRecord:
     number (int): 1-based position among the records of the file (header and blank lines not
         counted); the id when the record has none.
     line (int): 1-based line of the file the record starts on.
-    id (Any): The value of the id field, else `number`.
+    id (Any): The value of the id field, else `number`. An id with undecodable bytes is kept
+        with U+FFFD for each of them (and its record is an error that says so), so that it
+        is never taken for a record number.
     text (Optional[str]): The text to annotate; None when the record is an error.
     error (Optional[str]): Why the record cannot be annotated; None when it can.
     cleaned (int): Code points of the text replaced by U+FFFD (see `cleaning`).
@@ -102,8 +122,10 @@ def read_records(
     max_chars (int): Texts longer than this are reported as errors, not annotated.
     encoding (str): The text encoding of the file (one that keeps `\\n` a single byte).
     YIELDS (InputRecord): Each record, readable or with the reason it is not, in file order.
-    RAISES (InputError): The file cannot be opened, or has no usable header; an
-        `InputFailure` where it is damaged, after the records before the damage.
+    RAISES (InputError): The file cannot be opened, has no usable header (or one that names
+        the text or id field twice), or its first line shows bare-CR line ends or UTF-16
+        without a byte order mark; an `InputFailure` where it is damaged, after the records
+        before the damage.
     """
     path = Path(path)
     if not path.exists():
@@ -117,19 +139,67 @@ def read_records(
     limit = line_limit(max_chars)
     with open_input(path) as stream:
         position = _Position()
-        lines = position.track(iter_lines(stream, limit=limit), encoding)
-        if fmt == "jsonl":
-            records = _read_jsonl(lines, checker)
-        else:
-            rows = tsv_rows(lines) if fmt == "tsv" else csv_rows(lines, limit=limit)
-            records = _read_table(path, rows, checker, fmt=fmt)
         n_records = 0
         try:
+            # peek: the start is looked at without being read twice (it may be a pipe).
+            _check_start(path, stream.peek(_HEAD_BYTES)[:_HEAD_BYTES], fmt=fmt, encoding=encoding, text_field=text_field)
+            lines = position.track(iter_lines(stream, limit=limit), encoding)
+            if fmt == "jsonl":
+                records = _read_jsonl(lines, checker)
+            else:
+                rows = tsv_rows(lines) if fmt == "tsv" else csv_rows(lines, limit=limit)
+                records = _read_table(path, rows, checker, fmt=fmt)
             for record in records:
                 yield record
                 n_records += 1
         except InputFailure as err:
             raise err.located(line=position.line + 1, records=n_records) from None
+
+
+def _check_start(path: Path, head: bytes, *, fmt: str, encoding: str, text_field: str) -> None:
+    """Refuse a file whose start shows that its lines are not lines of UTF-8 text.
+
+    path (Path): The file, for the message.
+    head (bytes): Its first bytes (decompressed, after a byte order mark).
+    fmt (str): "jsonl", "tsv" or "csv".
+    encoding (str): The encoding the file is read with.
+    text_field (str): The text field, which a table's header names.
+    RAISES (InputError): UTF-16 without a byte order mark, or bare-CR line ends, at the line.
+    """
+    # The first line only: UTF-16 further on (a part appended later) is its lines' error.
+    utf16 = utf16_without_bom(head.split(b"\n", 1)[0])
+    if utf16 is not None:
+        raise InputError(path, 1, utf16_advice(utf16))
+    for number, line in enumerate(head.split(b"\n"), start=1):
+        pieces = bare_cr_pieces(line.decode(encoding, errors="surrogateescape"))
+        if not pieces:
+            continue
+        # The first line alone decides: a bare \r further on may be a tweet's, and the first
+        # line of a bare-CR file is a whole record (or the header), then a \r, then more.
+        if len(pieces) > 1 and _is_first_record(pieces[0], fmt=fmt, text_field=text_field):
+            what = "a whole record" if fmt == "jsonl" else "the whole header"
+            raise InputError(path, number, f"the line holds {what} and more after a bare CR (\\r); {BARE_CR_ADVICE}")
+        return
+
+
+def _is_first_record(piece: str, *, fmt: str, text_field: str) -> bool:
+    """Whether a piece of a line is a whole JSON record, or a header with the text column."""
+    piece = piece.lstrip("\ufeff")
+    if fmt == "jsonl":
+        return _is_json_object(piece)
+    if fmt == "tsv":
+        return text_field in piece.split("\t")
+    try:
+        return text_field in next(csv.reader([piece]))
+    except (csv.Error, StopIteration):
+        return False
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text, strict=False), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 class _Position:
@@ -158,15 +228,13 @@ class _RecordChecker:
     def __call__(self, number: int, line: int, fields: Any, raw: str) -> InputRecord:
         record = InputRecord(number=number, line=line, id=number)
         if not isinstance(fields, dict):
-            record.error = f"not a JSON object but {type(fields).__name__}"
+            record.error = f"not a JSON object but {json_type(fields)}"
             return record
         record_id = fields.get(self.id_field)
         if record_id not in (None, ""):
             record.id = record_id
         if _has_bad_bytes(raw):
-            record.error = "undecodable bytes"
-            if isinstance(record.id, str) and _has_bad_bytes(record.id):
-                record.id = number
+            record.error = self._bad_bytes_reason(record, fields)
             return record
         problem = id_problem(record.id)
         if problem is not None:
@@ -185,6 +253,40 @@ class _RecordChecker:
         else:
             record.text, record.cleaned = clean_text(text)
         return record
+
+    def _bad_bytes_reason(self, record: InputRecord, fields: Dict[str, Any]) -> str:
+        """Where a record's undecodable bytes are; an id that holds some is shown cleaned."""
+        places = []
+        if _has_bad_bytes(json.dumps(record.id, ensure_ascii=False, default=repr)):
+            # Kept, with U+FFFD for each bad byte: the record number in its place would read
+            # as a real id.
+            record.id = printable_id(record.id)
+            places.append("the id (shown with U+FFFD for each undecodable byte)")
+        text = fields.get(self.text_field)
+        if isinstance(text, str) and _has_bad_bytes(text):
+            places.append(f"the text field {self.text_field!r}")
+        if not places:
+            places.append("another field or a field name")
+        return f"undecodable bytes in {' and '.join(places)}"
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type, as a message says it: "null", "a number", "an array".
+
+    value (Any): A value from `json.loads`.
+    RETURNS (str): "null", "true", "false", "a number", "a string", "an array" or "an object".
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def _has_bad_bytes(text: str) -> bool:
@@ -207,13 +309,55 @@ def _read_jsonl(lines: Iterator[Line], checker: _RecordChecker) -> Iterator[Inpu
         try:
             fields = json.loads(line, strict=False)
         except json.JSONDecodeError as err:
-            reason = "undecodable bytes" if _has_bad_bytes(line) else f"bad JSON: {err.msg} at column {err.colno}"
+            reason = _not_json_lines(line) or (
+                "undecodable bytes" if _has_bad_bytes(line) else f"bad JSON: {json_error(err)}"
+            )
             yield InputRecord(number, line_number, number, error=reason)
             continue
         except (ValueError, RecursionError) as err:  # e.g. an int of 5,000 digits, [[[[...]]]]
             yield InputRecord(number, line_number, number, error=f"bad JSON: {type(err).__name__}: {str(err)[:100]}")
             continue
         yield checker(number, line_number, fields, line)
+
+
+def json_error(err: json.JSONDecodeError) -> str:
+    """What `json` found wrong, and the column: "Unterminated string starting at column 19".
+
+    err (json.JSONDecodeError): The error.
+    RETURNS (str): Its message; some of json's messages end in "at" already.
+    """
+    message = err.msg[: -len(" at")] if err.msg.endswith(" at") else err.msg
+    return f"{message} at column {err.colno}"
+
+
+def _not_json_lines(line: str) -> Optional[str]:
+    """Why a line that is not JSON is not even a line of JSON text: UTF-16, or several records
+    joined by bare CRs; None when it is just bad JSON. Looked for on bad lines only."""
+    utf16 = _utf16_reason(line)
+    if utf16 is not None:
+        return utf16
+    pieces = bare_cr_pieces(line)
+    if len(pieces) > 1:
+        n_objects = sum(_is_json_object(piece) for piece in pieces)
+        if n_objects:
+            return (
+                f"bad JSON: the line holds {n_objects} JSON objects in {len(pieces)} pieces "
+                f"separated by bare CRs (\\r); {BARE_CR_ADVICE}"
+            )
+    return None
+
+
+def _utf16_reason(line: str) -> Optional[str]:
+    """Why a line seems to be UTF-16 text (None when it does not): its characters each with a
+    NUL byte, or only NULs, the second byte of the LF that ended the line before it in
+    UTF-16LE (the phantom record at the end of such a file)."""
+    if "\x00" not in line:  # the common case, at the cost of one scan
+        return None
+    if not line.strip("\x00\r\n\t ,"):
+        return "not UTF-8 text: a line of NUL bytes only (the end of a UTF-16 line end?)"
+    if utf16_without_bom(line) is not None:
+        return f"not UTF-8 text: {utf16_advice(subject='this line')}"
+    return None
 
 
 def _read_table(path: Path, rows: Iterator[Row], checker: _RecordChecker, *, fmt: str) -> Iterator[InputRecord]:
@@ -226,10 +370,14 @@ def _read_table(path: Path, rows: Iterator[Row], checker: _RecordChecker, *, fmt
     if _has_bad_bytes(header_raw):
         raise InputError(path, line, "undecodable bytes in the header")
     header = [name.strip("\ufeff") for name in header]
+    if any("\r" in name for name in header):
+        # No column is named with a line break; here one glued the rows to the header.
+        raise InputError(path, line, f"the header line holds a bare CR (\\r); {BARE_CR_ADVICE}")
     if checker.text_field not in header:
         raise InputError(
             path, line, f"no column {checker.text_field!r} in the header (columns: {', '.join(header)})"
         )
+    _check_repeated_columns(path, line, header, (checker.text_field, checker.id_field))
     number = 0
     for line_number, row, raw in rows:
         if row is None:
@@ -239,16 +387,50 @@ def _read_table(path: Path, rows: Iterator[Row], checker: _RecordChecker, *, fmt
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         number += 1
+        utf16 = _utf16_reason(raw)
+        if utf16 is not None:
+            # Its NULs would be cleaned and the rest annotated: garbage, not the tweet.
+            yield InputRecord(number, line_number, number, error=utf16)
+            continue
         # A short row lacks its trailing fields; those fields are then missing, not empty.
         fields: Dict[str, Any] = {name: value for name, value in zip(header, row)}
         record = checker(number, line_number, fields, raw)
         if len(row) > len(header):
-            separator = "a tab" if fmt == "tsv" else "an unquoted comma"
             record.text, record.cleaned = None, 0
-            record.error = (
-                f"row has {len(row)} fields but the header {len(header)} ({separator} inside a field?)"
-            )
+            record.error = f"row has {len(row)} fields but the header {len(header)}{_why_too_many(raw, fmt)}"
         yield record
+
+
+def _check_repeated_columns(path: Path, line: int, header: List[str], used: Tuple[str, ...]) -> None:
+    """Refuse a header that names the text or the id column more than once: which one holds
+    the tweet cannot be told, and taking either would annotate a whole dump from the wrong
+    column without a word. Other names may repeat (exports often have two "user" columns):
+    they are never read, so they mislead nothing.
+
+    path (Path): The file.
+    line (int): The header's line.
+    header (List[str]): The column names.
+    used (Tuple[str, ...]): The names the reader takes fields from.
+    RAISES (InputError): Naming each repeated name and its 1-based column numbers.
+    """
+    repeated = []
+    for name in dict.fromkeys(used):
+        columns = [i for i, column in enumerate(header, start=1) if column == name]
+        if len(columns) > 1:
+            repeated.append(f"{name!r} (columns {', '.join(map(str, columns[:-1]))} and {columns[-1]})")
+    if repeated:
+        raise InputError(
+            path, line, f"the header repeats {' and '.join(repeated)}: which one to read cannot be "
+            "told; rename the others, or name another column with --text-field / --id-field"
+        )
+
+
+def _why_too_many(raw: str, fmt: str) -> str:
+    """The likely cause of a row with more fields than the header, to end its message."""
+    pieces = bare_cr_pieces(raw)
+    if len(pieces) > 1:
+        return f": the line holds {len(pieces)} rows joined by bare CRs (\\r); {BARE_CR_ADVICE}"
+    return f" ({'a tab' if fmt == 'tsv' else 'an unquoted comma'} inside a field?)"
 
 
 def list_inputs(patterns: Union[str, Path, List[Union[str, Path]]]) -> List[Path]:

@@ -4,8 +4,13 @@ Memory stays constant whatever the size of the dump: records are read lazily, ba
 annotated inside `nlp.memory_zone()` (in this process or in `n_process` worker processes, see
 `annotators`), and output goes to disk chunk by chunk (see `chunks`). An interrupted run,
 started again with the same arguments, resumes after its last committed chunk and writes the
-same bytes as an uninterrupted one. A damaged input stops the run where the damage is, with
-the file, line and byte, and keeps what is committed (`AnnotateStopped`). A record the pipeline
+same bytes as an uninterrupted one. Everything that can refuse a run (options, output path,
+header, a resume with other settings, a damaged compressed input) is checked before the model
+loads, except the model's own hash. A compressed input is decompressed once before annotating,
+because its checksum is mostly the only sign of damage (see `sources`); damage stops the run
+there, and a read error found later stops it where it is, with the file, line and byte, keeping
+what is committed (`AnnotateStopped`). A failing write (a full disk) stops it keeping what is
+committed (`OutputStopped`). Progress is shown in bytes of the input file. A record the pipeline
 raises on becomes an error record; a pipeline that raises on every record (a broken model) stops
 the run after `max_consecutive_failures` records in a row, keeping what is committed
 (`PipelineFailing`).
@@ -21,13 +26,16 @@ from spacy.language import Language
 
 from ..classification import adr_threshold
 from .annotators import LocalAnnotator, ProcessAnnotator, Result, units
-from .chunks import ChunkCounts, ChunkedOutput, ResumeError, check_output
+from .chunks import (
+    ChunkCounts, ChunkedOutput, OutputWriteError, ResumeError, check_output, check_resume, committed_counts,
+    parts_dir_for,
+)
 from .fingerprints import folder_hash, input_fingerprint, model_hash
 from .loading import load_pipeline
 from .inputs import DEFAULT_MAX_CHARS, InputRecord, detect_format, read_records
 from .outputs import OUTPUT_FORMATS, RecordOptions, detect_output_format, header_for, serialize_error
-from .sources import InputFailure, count_lines
-from .summary import AnnotateStopped, AnnotateSummary, PipelineFailing
+from .sources import InputFailure, ReadCounter, check_input, track_reads
+from .summary import AnnotateStopped, AnnotateSummary, OutputStopped, PipelineFailing
 
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_CHUNK_SIZE = 10_000
@@ -92,12 +100,17 @@ def annotate(
     max_consecutive_failures (int): Stop when the pipeline raised on this many readable records
         in a row (one error record each; a record it does not raise on resets the count).
     quiet (bool): No progress bar.
-    total (Optional[int]): Number of records for the progress bar; None: count the lines.
+    total (Optional[int]): Number of records for the progress bar; None: the bar shows bytes
+        of the input file read (compressed bytes for a compressed file).
     on_commit (Optional[Callable[[ChunkCounts], None]]): Called with the running totals after
         each committed chunk (progress reports, memory checks).
     RETURNS (AnnotateSummary): The counts.
-    RAISES (InputError): The input cannot be opened or has no usable header (nothing done);
-        `AnnotateStopped` when it turns out damaged later (committed chunks kept).
+    RAISES (InputError): The input cannot be opened, has no usable header or is a damaged
+        compressed file (`InputFailure`; nothing done); `AnnotateStopped` when it turns out
+        damaged with chunks committed (kept).
+    RAISES (ResumeError): Chunks of an earlier run with other settings exist.
+    RAISES (OutputStopped): Writing the output failed, e.g. the disk is full (committed chunks
+        kept); `OutputWriteError` when it failed before the first chunk.
     RAISES (PipelineFailing): The pipeline raised on `max_consecutive_failures` records in a
         row (committed chunks kept).
     """
@@ -113,9 +126,30 @@ def annotate(
         input_path, fmt=fmt, text_field=text_field, id_field=id_field, max_chars=max_chars
     )
     # The first record is read now, so that a missing file or a header without the text
-    # column fails before the model loads.
-    first = list(itertools.islice(records, 1))
+    # column fails before the model loads. The file is opened here: it counts its bytes for
+    # the progress bar.
+    with track_reads() as read:
+        first = list(itertools.islice(records, 1))
     records = itertools.chain(first, records)
+    # Every setting but those the model decides, so that a refused resume costs no loading.
+    settings = {
+        "input": str(input_path.resolve()),
+        "input_fingerprint": input_fingerprint(input_path),
+        "format": fmt,
+        "text_field": text_field,
+        "id_field": id_field,
+        "max_chars": max_chars,
+        "chunk_size": chunk_size,
+        # Batches decide the last digits of a transformer's floats.
+        "batch_size": batch_size,
+        "model": model_name(model),
+    }
+    before_loading = {
+        **settings, "output_format": output_format, "include_text": include_text, "candidates": candidates,
+        **({} if threshold is None else {"threshold": threshold}),
+    }
+    check_resume(output_path, before_loading, restart=restart)
+    _check_damage(input_path, output_path, quiet=quiet, restart=restart)
     load_start = time.perf_counter()
     annotator, loaded = _start(
         model, code=code, n_process=n_process, torch_threads=torch_threads, batch_size=batch_size, max_chars=max_chars
@@ -127,17 +161,8 @@ def annotate(
             threshold=loaded["threshold"] if threshold is None else threshold, candidates=candidates,
         )
         settings = {
-            "input": str(input_path.resolve()),
-            "input_fingerprint": input_fingerprint(input_path),
-            "format": fmt,
-            "text_field": text_field,
-            "id_field": id_field,
-            "max_chars": max_chars,
-            "chunk_size": chunk_size,
-            # Batches decide the last digits of a transformer's floats.
-            "batch_size": batch_size,
+            **settings,
             **asdict(options),
-            "model": model_name(model),
             "model_hash": loaded["hash"],
             "pipeline": loaded["pipe_names"],
         }
@@ -150,14 +175,15 @@ def annotate(
         )
         try:
             skipped = _skip(records, chunks, input_path=input_path)
-            if total is None and not quiet:
-                total = _count_records(input_path, fmt)
-            progress = _progress(total=total, initial=skipped, quiet=quiet, name=input_path.name)
+            progress = _Progress(input_path, read, total=total, initial=skipped, quiet=quiet)
             batches = units(_until_failure(records, run), chunk_size=chunk_size, batch_size=batch_size)
             run.write(annotator.map_units(batches, options), progress)
         except InputFailure as failure:
             summary = _summary(counts, run.processed, start_time, load_seconds, chunks)
             raise AnnotateStopped(failure, summary, chunks.parts_dir) from None
+        except OutputWriteError as failure:
+            summary = _summary(counts, run.processed, start_time, load_seconds, chunks)
+            raise OutputStopped(failure, summary, chunks.parts_dir) from None
         except PipelineFailing as failing:
             failing.summary = _summary(counts, run.processed, start_time, load_seconds, chunks)
             failing.summary.stopped = failing.problem
@@ -219,6 +245,28 @@ def _start(
     return annotator, loaded
 
 
+def _check_damage(input_path: Path, output_path: Path, *, quiet: bool, restart: bool) -> None:
+    """Read a compressed input to its end before annotating it: its checksums are mostly the
+    only sign of damage, and decompressed garbage must never be annotated or committed."""
+    from tqdm import tqdm
+
+    with tqdm(
+        total=input_path.stat().st_size, unit="B", unit_scale=True, desc=f"checking {input_path.name}",
+        disable=quiet, dynamic_ncols=True, file=sys.stderr, leave=False,
+    ) as bar:
+        try:
+            check_input(input_path, on_read=lambda n: bar.update(n - bar.n))
+        except InputFailure as failure:
+            done = ChunkCounts() if restart else committed_counts(output_path)
+            if not done.records:
+                raise
+            summary = AnnotateSummary(
+                records=done.records, annotated=done.annotated, errors=done.errors, raised=done.raised,
+                spans=done.spans, cleaned=done.cleaned, output=str(output_path),
+            )
+            raise AnnotateStopped(failure, summary, parts_dir_for(output_path)) from None
+
+
 def _skip(records: Iterator[InputRecord], chunks: ChunkedOutput, *, input_path: Path) -> int:
     """Skip the records of the committed chunks of an interrupted run."""
     skip = chunks.done_counts.records
@@ -270,7 +318,7 @@ class _Run:
                     if writer is None:
                         writer = self.chunks.new_chunk(self.index)
                     self._write_one(writer, record, next(outcomes) if record.ok else None)
-                    progress.update(1)
+                    progress.advance()
                     if writer.counts.records == self.chunk_size:
                         self._commit(writer)
                         writer = None
@@ -321,13 +369,6 @@ class _Run:
             self.on_commit(self.counts)
 
 
-def _count_records(input_path: Path, fmt: str) -> Optional[int]:
-    try:
-        return count_lines(input_path) - (fmt != "jsonl")
-    except (InputFailure, OSError):
-        return None  # the reading reports where the file is damaged
-
-
 def _summary(
     counts: ChunkCounts, processed: int, start_time: float, load_seconds: float, chunks: ChunkedOutput
 ) -> AnnotateSummary:
@@ -346,18 +387,36 @@ def _summary(
     )
 
 
-def _progress(*, total: Optional[int], initial: int, quiet: bool, name: str) -> Any:
-    from tqdm import tqdm
+class _Progress:
+    """The progress bar: bytes of the input read (compressed bytes for a compressed file), so
+    that no pass counts the records first; records when their number is given."""
 
-    return tqdm(
-        total=total,
-        initial=initial,
-        unit="tweet",
-        desc=name,
-        disable=quiet,
-        dynamic_ncols=True,
-        # A resumed run's rate should count only what this run does.
-        smoothing=0.1,
-        file=sys.stderr,
-    )
+    def __init__(
+        self, input_path: Path, read: ReadCounter, *, total: Optional[int], initial: int, quiet: bool
+    ) -> None:
+        from tqdm import tqdm
+
+        self.read = None if total is not None else read
+        self.bar = tqdm(
+            total=total if total is not None else input_path.stat().st_size,
+            initial=initial if total is not None else read.bytes,
+            unit="tweet" if total is not None else "B",
+            unit_scale=total is None,
+            desc=input_path.name,
+            disable=quiet,
+            dynamic_ncols=True,
+            # A resumed run's rate should count only what this run does.
+            smoothing=0.1,
+            file=sys.stderr,
+        )
+
+    def advance(self) -> None:
+        """One more record written."""
+        if self.read is None:
+            self.bar.update(1)
+        elif self.read.bytes > self.bar.n:
+            self.bar.update(self.read.bytes - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
 

@@ -9,16 +9,25 @@ zero padding after the last one are read as the `gzip` tool reads them; anything
 the end of the compressed data, data that ends before its end-of-stream marker (a truncated
 download) and corrupt data stop the reading with the compressed byte where it happened.
 
+A corrupt compressed stream is mostly seen only by its checksum, at the end of the stream (a
+gzip member, an xz stream): a flipped bit in the middle of a gzip member decompresses to wrong
+text without any error until the member's CRC-32. So `check_input` decompresses a compressed
+file once before anything is annotated, and `annotate` stops at once on what it finds;
+`track_reads` lets the annotating pass show progress in bytes of the file instead of counting
+its records in another pass.
+
 Lines end at `\\n` only: a bare `\\r` is part of the line, as it is part of a JSON value or a
 tweet.
 """
 import bz2
+import contextlib
+import contextvars
 import io
 import lzma
 import re
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional, Tuple, Union
+from typing import BinaryIO, Callable, Iterator, Optional, Tuple, Union
 
 from ..errors import InputError
 
@@ -35,6 +44,7 @@ _MAGIC = (
     (re.compile(rb"PK\x03\x04"), "zip"),
 )
 _READABLE = {"gzip", "bzip2", "xz"}
+_STREAM_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00"}
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
 
 
@@ -137,6 +147,56 @@ def iter_lines(stream: BinaryIO, *, limit: int) -> Iterator[Tuple[int, Optional[
         yield number, None, size
 
 
+class ReadCounter:
+    """Bytes read so far from the file (compressed bytes for a compressed one), for progress.
+
+    bytes (int): The count.
+    """
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+# Set by `track_reads`: a file opened in its context counts what it reads here.
+_READ_COUNTER: contextvars.ContextVar[Optional[ReadCounter]] = contextvars.ContextVar(
+    "spacy_adr_read_counter", default=None
+)
+
+
+@contextlib.contextmanager
+def track_reads() -> Iterator[ReadCounter]:
+    """Count the bytes read from the files that `open_input` opens inside the `with` block
+    (also when a generator opening one is first advanced there); each keeps counting after it.
+
+    YIELDS (ReadCounter): The counter.
+    """
+    counter = ReadCounter()
+    token = _READ_COUNTER.set(counter)
+    try:
+        yield counter
+    finally:
+        _READ_COUNTER.reset(token)
+
+
+def check_input(path: Union[str, Path], *, on_read: Optional[Callable[[int], None]] = None) -> None:
+    """Read a compressed file to its end to check it, so that damage stops a run before it
+    annotates anything (see the module's docstring). A plain file has nothing to check and is
+    not read.
+
+    path (Union[str, Path]): The file.
+    on_read (Optional[Callable[[int], None]]): Called with the compressed bytes read so far,
+        for a progress bar.
+    RAISES (InputError): The file cannot be opened; an `InputFailure` naming the compressed
+        bytes where it is damaged.
+    """
+    if sniff_compression(path) is None:
+        return
+    with track_reads() as counter, open_input(path) as file:
+        while file.read(1 << 20):
+            if on_read is not None:
+                on_read(counter.bytes)
+
+
 def count_lines(path: Union[str, Path]) -> int:
     """Count the lines of a (possibly compressed) file in one pass over its bytes.
 
@@ -166,6 +226,8 @@ class _ByteSource(io.RawIOBase):
         self._streams = 0  # compressed streams (gzip members) read to their end
         self._stream_start = 0
         self._stream_output = 0
+        self._stream_magic = True
+        self._counter = _READ_COUNTER.get()
 
     def readable(self) -> bool:
         return True
@@ -185,6 +247,8 @@ class _ByteSource(io.RawIOBase):
         except OSError as err:
             raise InputFailure(self._path, f"read error at byte {self._read_bytes:,}: {err.strerror or err}") from err
         self._read_bytes += len(data)
+        if self._counter is not None:
+            self._counter.bytes += len(data)
         return data
 
     def _read_plain(self, size: int) -> bytes:
@@ -203,6 +267,8 @@ class _ByteSource(io.RawIOBase):
                 self._decompressor = _Decompressor(self._compression)  # type: ignore[arg-type]
                 self._stream_start = self._read_bytes - len(self._pending)
                 self._stream_output = 0
+                magic = _STREAM_MAGIC[self._compression]  # type: ignore[index]
+                self._stream_magic = self._pending[: len(magic)] == magic[: len(self._pending)]
             decompressor = self._decompressor
             data = b""
             if decompressor.needs_input:
@@ -216,7 +282,13 @@ class _ByteSource(io.RawIOBase):
             try:
                 output = decompressor.decompress(data, size)
             except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as err:
-                raise self._failure(f"corrupt {self._compression} data before byte {self._read_bytes:,}: {err}") from err
+                # The damage can be anywhere from the start of this stream (gzip member) to
+                # where it was seen: a checksum only fails at the stream's end.
+                raise self._failure(
+                    f"corrupt {self._compression} data in compressed bytes {self._stream_start:,} to "
+                    f"{self._read_bytes:,} (the damaged {self._stream_name}, seen {self._seen(err)}: "
+                    f"{err})"
+                ) from err
             self._stream_output += len(output)
             if decompressor.eof:
                 self._pending = decompressor.unused_data
@@ -225,9 +297,19 @@ class _ByteSource(io.RawIOBase):
             if output:
                 return output
 
+    @property
+    def _stream_name(self) -> str:
+        return "member" if self._compression == "gzip" else "stream"
+
+    def _seen(self, err: Exception) -> str:
+        if "check" in str(err).lower() or "crc" in str(err).lower():
+            return f"by its checksum at its end, which cannot tell where in the {self._stream_name} it is"
+        return "where the decompressor found it invalid"
+
     def _failure(self, problem: str) -> InputFailure:
-        if self._streams and not self._stream_output:
-            # What follows a complete stream is not another one.
+        if self._streams and not self._stream_output and not self._stream_magic:
+            # What follows a complete stream is not another one (a damaged one starts with
+            # the magic bytes).
             problem = (
                 f"unexpected bytes after the end of the {self._compression} data, from byte "
                 f"{self._stream_start:,} (trailing garbage)"

@@ -1,5 +1,5 @@
-"""What an annotation run did: its counts, and the report of a run the input or a failing
-pipeline stopped."""
+"""What an annotation run did: its counts, and the report of a run the input, a failing
+pipeline or a failing write (a full disk) stopped."""
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -77,10 +77,11 @@ class AnnotateStopped(InputError):
         done = self.summary.records
         return (
             f"Kept: the {done:,} records of the committed chunks in {self.parts_dir} (no output "
-            f"file is written until the whole input is read). Rerunning the same command resumes "
-            f"after record {done:,}; while the file stays as it is, it stops at the same place. "
-            f"Repair or replace the file, then rerun with --restart (a changed input is never "
-            f"resumed)."
+            f"file is written until the whole input is read). While the file stays as it is, "
+            f"rerunning the same command stops the same way. Repair or replace the file, then "
+            f"rerun: a file repaired in place (same size, same "
+            f"first and last MiB) resumes after record {done:,}; any other is refused as a "
+            f"changed input, and --restart starts over."
         )
 
 
@@ -110,4 +111,30 @@ class PipelineFailing(RuntimeError):
             f"the same command resumes after record {done:,} and stops again while the pipeline "
             f"raises; once it is repaired, rerun (with --restart if its files changed: a changed "
             f"model is never resumed)."
+        )
+
+
+class OutputStopped(RuntimeError):
+    """Writing the output failed (a full disk): the run stopped, its committed chunks are kept.
+
+    failure (Exception): The write that failed (`OutputWriteError`: the file and the reason).
+    summary (AnnotateSummary): What is committed (`records`...) and what this run did.
+    parts_dir (Path): The folder that keeps the committed chunks.
+    """
+
+    def __init__(self, failure: Exception, summary: AnnotateSummary, parts_dir: Path) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+        self.summary = summary
+        self.parts_dir = parts_dir
+        summary.stopped = str(failure)
+
+    @property
+    def rerun(self) -> str:
+        """How a rerun behaves, for the user."""
+        done = self.summary.records
+        return (
+            f"Kept: the {done:,} records of the committed chunks in {self.parts_dir}; the chunk "
+            f"being written was dropped. Free space on that disk (or mend what failed), then "
+            f"rerun the same command: it resumes after record {done:,}."
         )

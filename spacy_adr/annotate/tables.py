@@ -8,12 +8,18 @@
   end) is reported as one bad row at the line it starts on, and the lines it had taken are
   read again as rows of their own.
 
+A bare `\r` (old Mac line ends) is no line end: in TSV it is text, and in CSV outside quotes it
+makes its row a bad row whose reason names bare-CR line ends (csv's own message speaks of
+Python's universal-newline mode, which means nothing to whoever made the file).
+
 Each row comes as `(line, fields, raw)`: the 1-based line it starts on, its fields, and its
 text; or `(line, None, reason)` for a row that cannot be split.
 """
 import csv
 from collections import deque
 from typing import Deque, Iterator, List, Optional, Tuple
+
+from ..lines import BARE_CR_ADVICE
 
 Line = Tuple[int, Optional[str], int]  # (line number, text or None when over-long, bytes)
 Row = Tuple[int, Optional[List[str]], str]
@@ -82,6 +88,12 @@ def _reason(err: Exception, start: int, taken: List[Line]) -> str:
         )
     if "unexpected end of data" in str(err):
         reason = f"bad CSV: a quote opened in the row starting on line {start} is never closed"
+        if len(taken) > 1:
+            reason += f"; the lines after line {start} are read as rows of their own"
+        return reason
+    if "new-line character seen in unquoted field" in str(err):
+        # csv meets a bare \r outside quotes (one inside quotes is part of the field).
+        reason = f"bad CSV in the row starting on line {start}: a bare CR (\\r) outside quotes; {BARE_CR_ADVICE}"
         if len(taken) > 1:
             reason += f"; the lines after line {start} are read as rows of their own"
         return reason

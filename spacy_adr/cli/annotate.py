@@ -55,7 +55,9 @@ def annotate_cli(
     Records that cannot be annotated, or that a pipeline component raises on, go to
     <OUTPUT stem>.errors.jsonl with line and reason.
     """
-    from ..annotate import AnnotateStopped, OutputPathError, PipelineFailing, ResumeError, annotate
+    from ..annotate import AnnotateStopped, InputFailure, OutputPathError, PipelineFailing, ResumeError, annotate
+    from ..annotate.chunks import OutputWriteError
+    from ..annotate.summary import OutputStopped
 
     try:
         summary = annotate(
@@ -65,14 +67,20 @@ def annotate_cli(
             threshold=threshold, code=code, restart=restart, quiet=quiet,
             max_consecutive_failures=max_consecutive_failures,
         )
-    except (AnnotateStopped, PipelineFailing) as stopped:
+    except (AnnotateStopped, PipelineFailing, OutputStopped) as stopped:
         msg.fail(f"stopped: {stopped}")
         if stopped.summary is not None:
             msg.info(f"done before it: {stopped.summary.summary()}")
         msg.info(stopped.rerun, exits=1)
+    except InputFailure as err:
+        msg.fail(str(err))
+        msg.info("Nothing was annotated: repair or replace the file (download it again), then rerun the same command.", exits=1)
     except InputError as err:
         msg.fail(str(err))
         msg.info("Nothing was annotated.", exits=1)
+    except OutputWriteError as err:
+        msg.fail(str(err))
+        msg.info("Nothing was committed: free space on that disk (or mend what failed), then rerun the same command.", exits=1)
     except (ResumeError, OutputPathError, ValueError) as err:
         msg.fail(str(err), exits=1)
     _report(summary)
