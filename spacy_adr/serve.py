@@ -7,8 +7,10 @@
     GET  /health    {"status": "ok", "model": ..., "version": ...}
 
 Requests are checked before the pipeline sees them: bodies over `max_body_bytes` (413),
-a body that is not JSON (400), a wrong shape or an empty tweet (422), more than `max_tweets`
-tweets or a tweet over `max_chars` characters (413). Every error is `{"detail": "..."}`.
+a body that cannot be read as UTF-8 JSON (400: invalid bytes, bad syntax, NaN, arrays or
+objects nested too deeply, an integer of more than `MAX_INT_DIGITS` digits), a wrong shape
+or an empty tweet (422), more than `max_tweets` tweets or a tweet over `max_chars`
+characters (413). Every error is `{"detail": "..."}`.
 """
 import html
 import json
@@ -24,6 +26,8 @@ from .classification import adr_threshold
 DEFAULT_MAX_CHARS = 5000
 DEFAULT_MAX_TWEETS = 100
 DEFAULT_MAX_BODY_BYTES = 1 << 20
+# The longest integer a request may hold (a tweet id has 19 digits).
+MAX_INT_DIGITS = 100
 
 
 class RequestError(Exception):
@@ -47,12 +51,7 @@ def parse_request(
         to the 1-based position as in `spacy-adr annotate`; options include_text, candidates.
     RAISES (RequestError): What is wrong with the request.
     """
-    try:
-        payload = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise RequestError(400, "the body is not UTF-8") from None
-    except ValueError as error:
-        raise RequestError(400, f"the body is not valid JSON: {error}") from None
+    payload = _load_json(body)
     if not isinstance(payload, dict) or "tweets" not in payload:
         raise RequestError(422, 'send a JSON object {"tweets": ["a tweet", ...]}')
     tweets = payload["tweets"]
@@ -75,8 +74,11 @@ def parse_request(
             text = tweet.get("text")
             if tweet.get("id") not in (None, ""):
                 record_id = tweet["id"]
-                if isinstance(record_id, (dict, list)) or id_problem(record_id):
+                if isinstance(record_id, (dict, list)):
                     raise RequestError(422, f"tweet {number}: the id must be a string or a number")
+                problem = id_problem(record_id)  # NaN cannot get here; 1e999, "\ud83d" can
+                if problem:
+                    raise RequestError(422, f"tweet {number}: {problem}")
         else:
             text = tweet
         if not isinstance(text, str):
@@ -89,9 +91,40 @@ def parse_request(
     return items, options
 
 
+def _load_json(body: bytes) -> Any:
+    """Decode a request body as JSON, turning whatever the parser raises on it into a 400.
+
+    body (bytes): The raw body, any bytes a client sends.
+    RETURNS (Any): The JSON value.
+    RAISES (RequestError): 400, with what is wrong with the body.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RequestError(400, f"the body is not UTF-8 (byte {error.start:,} is invalid)") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_parse_int)
+    except RecursionError:
+        # The C scanner recurses once per "[" or "{", so a body of "[[[[..." ends in a
+        # RecursionError, which is not a ValueError: without this it became a 500.
+        raise RequestError(400, "the body cannot be read: its arrays or objects are nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, and what the hooks below raise
+        raise RequestError(400, f"the body is not valid JSON: {error}") from None
+
+
 def _no_constant(name: str) -> None:
     # Python's json reads NaN and Infinity, which are not JSON and cannot be written back.
     raise ValueError(f"{name} is not JSON")
+
+
+def _parse_int(digits: str) -> int:
+    # Python's own guard on int() (sys.get_int_max_str_digits, 4300 by default) can be turned
+    # off in the process and speaks to programmers; this limit holds whatever it is set to,
+    # and keeps a body of a million digits from costing quadratic time.
+    n_digits = len(digits) - digits.startswith("-")
+    if n_digits > MAX_INT_DIGITS:
+        raise ValueError(f"a number has {n_digits:,} digits; the limit is {MAX_INT_DIGITS:,}")
+    return int(digits)
 
 
 class Annotator:
@@ -158,8 +191,14 @@ def create_app(
         # The declared length refuses a large body before it is read; the count while reading
         # catches a body sent without one (chunked).
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
-            raise RequestError(413, f"the body has {int(declared):,} bytes; the limit is {max_body_bytes:,}")
+        # isdigit alone takes "²", which int() refuses (a 500); and int() refuses thousands of
+        # digits, which are over the limit anyway.
+        if declared is not None and declared.isascii() and declared.isdigit():
+            digits = declared.lstrip("0") or "0"
+            if len(digits) > 30:
+                raise RequestError(413, f"the declared body length has {len(digits):,} digits; the limit is {max_body_bytes:,} bytes")
+            if int(digits) > max_body_bytes:
+                raise RequestError(413, f"the body has {int(digits):,} bytes; the limit is {max_body_bytes:,}")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk

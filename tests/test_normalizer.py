@@ -169,3 +169,21 @@ def test_serialization_round_trip(tmp_path):
     nlp3 = spacy.blank("en")
     nlp3.add_pipe("adr_tweet_normalizer").from_bytes(nlp.get_pipe("adr_tweet_normalizer").to_bytes())
     assert norms(nlp3(text)) == expected
+
+
+def test_broken_emoji_escapes_next_to_matches():
+    # json.loads gives "\ud83d" for a broken emoji escape; the tweet tokenizer makes it U+FFFD
+    # (spaCy's own raises), and the normaliser's matches around it are unaffected.
+    from spacy_adr.tokenizer import make_blank
+
+    nlp = make_blank("en")
+    nlp.add_pipe("adr_tweet_normalizer")
+    text = "took my 💊\ud83d and \ud83d&amp;\ud83d @bob\ud83d x\udc00😵\u200d💫"
+    doc = nlp(text)
+    assert len(doc.text) == len(text)
+    assert doc.text == text.replace("\ud83d", "\ufffd").replace("\udc00", "\ufffd")
+    assert norms(doc) == [
+        ("took", "took"), ("my", "my"), ("💊", "pill"), ("\ufffd", "\ufffd"), ("and", "and"),
+        ("\ufffd", "\ufffd"), ("&amp;", "&"), ("\ufffd", "\ufffd"), ("@bob", "@username"),
+        ("\ufffd", "\ufffd"), ("x", "x"), ("\ufffd", "\ufffd"), ("😵\u200d💫", "dizzy"),
+    ]

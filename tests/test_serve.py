@@ -1,5 +1,7 @@
 """The `spacy-adr serve` app on the toy ADR pipeline, through FastAPI's test client."""
+import asyncio
 import json
+import random
 
 import pytest
 import spacy
@@ -11,7 +13,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from annotate_helpers import build_toy_pipeline  # noqa: E402
 from spacy_adr.annotate import annotate, read_jsonl  # noqa: E402
-from spacy_adr.serve import create_app  # noqa: E402
+from spacy_adr.serve import RequestError, create_app, parse_request  # noqa: E402
 
 TWEETS = ["cipro gave me a headache", "this drug is fine", "weight gain and dry mouth on seroquel"]
 
@@ -83,3 +85,95 @@ def test_malformed_oversized_and_wrong_type_bodies(client):
     form = client.post("/annotate", content=b"tweets=a", headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert form.status_code == 415 and "application/json" in form.json()["detail"]
     assert client.get("/annotate").status_code == 405
+
+
+@pytest.fixture(scope="module")
+def roomy_client(nlp):
+    # The default body limit (1 MiB), so that hostile bodies reach the JSON parser.
+    return TestClient(create_app(nlp, max_chars=100, max_tweets=5))
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"[" * 100000, "nested too deeply"),
+    (b'{"a": ' * 100000, "nested too deeply"),
+    (b'{"tweets": [' + b"[" * 50000, "nested too deeply"),
+    # Valid JSON, but deeper than the parser recurses.
+    (b'{"tweets": ["a", ' + b"[" * 5000 + b"]" * 5000 + b"]}", "nested too deeply"),
+    (b'{"tweets": ["\xed\xa0\xbd"]}', "not UTF-8 (byte 13 is invalid)"),  # a surrogate in UTF-8 bytes
+    ('{"tweets": ["a"]}'.encode("utf-16"), "not UTF-8 (byte 0 is invalid)"),
+    (b'\xef\xbb\xbf{"tweets": ["a"]}', "BOM"),
+    (b'{"tweets": [{"id": ' + b"9" * 100000 + b', "text": "a"}]}', "100,000 digits; the limit is 100"),
+    (b'{"tweets": [{"id": -' + b"9" * 101 + b', "text": "a"}]}', "101 digits"),
+    (b'{"tweets": ["a \\ud83"]}', "not valid JSON"),
+    (b"", "not valid JSON"),
+])
+def test_hostile_bodies_get_400_with_a_detail(roomy_client, body, message):
+    # The test client re-raises server exceptions: a RecursionError fails here, not as a 500.
+    response = roomy_client.post("/annotate", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+
+
+def test_lone_surrogate_escapes_are_cleaned_in_texts_and_refused_in_ids(roomy_client):
+    body = b'{"tweets": ["pain \\ud83d here", "x\\udc00"], "include_text": true}'
+    response = roomy_client.post("/annotate", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert [r["text"] for r in response.json()["records"]] == ["pain \ufffd here", "x\ufffd"]
+    for tweet, message in [({"id": "\ud83d", "text": "a"}, "U+D83D"), ({"id": 1e999, "text": "a"}, "Infinity")]:
+        body = json.dumps({"tweets": [tweet]}).replace("Infinity", "1e999").encode("utf-8")
+        response = roomy_client.post("/annotate", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422 and message in response.json()["detail"], response.text
+
+
+def test_parse_request_raises_only_request_errors_on_mangled_bodies():
+    # Byte-level mutations of a valid request: whatever the parser meets, the caller gets a
+    # RequestError (a status and a detail), never another exception.
+    valid = json.dumps({"tweets": ["a headache \ud83d\ude00", {"id": 12, "text": "b"}], "include_text": True}).encode()
+    pieces = [b"[", b"{", b"]", b"}", b'"', b"\\", b"\\ud83d", b"\\udc00", b"\xff", b"\xed\xa0\x80",
+              b"\x00", b"9" * 200, b"1e999", b"NaN", b"-", b",", b":", b"[" * 3000]
+    rng = random.Random(0)
+    for _ in range(2000):
+        body = bytearray(valid)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(body) + 1)
+            if rng.random() < 0.5:
+                body[at:at + rng.randint(0, 3)] = rng.choice(pieces)
+            else:
+                body[at:at] = bytes([rng.randrange(256)])
+        try:
+            parse_request(bytes(body))
+        except RequestError as error:
+            assert error.status in (400, 413, 422) and error.detail
+
+
+def post_raw(app, headers, body):
+    """POST /annotate straight to the ASGI app, with header bytes no HTTP client would send."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/annotate", "raw_path": b"/annotate", "root_path": "",
+             "query_string": b"", "headers": headers, "server": ("test", 80), "client": ("test", 1)}
+    sent = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+
+
+def test_odd_content_lengths_get_413_or_are_ignored(nlp):
+    app = create_app(nlp, max_body_bytes=2000)
+    body = b'{"tweets": ["a headache"]}'
+    for length, status, message in [
+        ("9" * 5000, 413, "has 5,000 digits; the limit is 2,000 bytes"),
+        ("2001", 413, "the body has 2,001 bytes; the limit is 2,000"),
+        ("\u00b2", 200, None),  # not a length: the body is counted while it is read
+    ]:
+        headers = [(b"content-type", b"application/json"), (b"content-length", length.encode("latin-1"))]
+        got_status, data = post_raw(app, headers, body)
+        assert got_status == status, data
+        assert message is None or message in data["detail"]
