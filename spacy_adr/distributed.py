@@ -25,6 +25,7 @@ from .annotate.chunks import OutputPathError, OutputWriteError, ResumeError, err
 from .annotate.fingerprints import input_fingerprint, model_spec_hash
 from .annotate.inputs import DEFAULT_MAX_CHARS, list_inputs
 from .annotate.run import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_SIZE
+from .annotate.sources import InputFailure
 from .annotate.summary import AnnotateStopped, AnnotateSummary, OutputStopped
 from .errors import InputError
 
@@ -293,6 +294,8 @@ def _annotate_partition(input_path: str, output: str, model: str, options: Dict[
         summary = annotate(nlp, input_path, output, quiet=True, n_process=1, **options)
     except (AnnotateStopped, OutputStopped) as err:
         raise PartitionFailed(f"stopped: {err}; done before it: {err.summary.summary()}. {err.rerun}") from None
+    except InputFailure as err:
+        raise PartitionFailed(f"{err}. {err.rerun}") from None
     except (InputError, ResumeError, OutputPathError, OutputWriteError) as err:
         raise PartitionFailed(str(err)) from None
     row = {"input": input_path, **summary.to_dict()}

@@ -33,7 +33,8 @@ def test_damaged_partition_fails_alone_and_candidates_reach_the_workers(tmp_path
     )
     [failure] = summary.failed
     assert failure["input"].endswith("part-2.jsonl.gz")
-    assert "inside gzip data (truncated?)" in failure["error"] and "--restart" in failure["error"]
+    # found before annotating: nothing of it was committed, and the message says what to do
+    assert "inside gzip data (truncated?)" in failure["error"] and "repair or replace the file" in failure["error"]
     assert (summary.records, summary.annotated) == (2, 2)
     first = read_jsonl(out / "part-1.jsonl")[0]
     assert first["candidates"] == [{"start": 5, "end": 9, "text": "pill", "label": "ADR", "score": 0.25}]

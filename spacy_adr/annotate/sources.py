@@ -62,6 +62,10 @@ class InputFailure(InputError):
         super().__init__(path, line, problem if not line else f"{problem} (after {records:,} records)")
         self.bare_problem = problem
 
+    # What to do when the damage stops a run before anything was annotated (a run with
+    # committed chunks says it through `AnnotateStopped.rerun`).
+    rerun = "Nothing was annotated: repair or replace the file (download it again), then rerun the same command."
+
     def located(self, *, line: int, records: int) -> "InputFailure":
         """The same failure with the line and record count where the reader stopped."""
         return InputFailure(self.path, self.bare_problem, line=line, records=records)

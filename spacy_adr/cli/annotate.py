@@ -74,7 +74,7 @@ def annotate_cli(
         msg.info(stopped.rerun, exits=1)
     except InputFailure as err:
         msg.fail(str(err))
-        msg.info("Nothing was annotated: repair or replace the file (download it again), then rerun the same command.", exits=1)
+        msg.info(err.rerun, exits=1)
     except InputError as err:
         msg.fail(str(err))
         msg.info("Nothing was annotated.", exits=1)
