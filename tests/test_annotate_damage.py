@@ -18,6 +18,7 @@ from spacy_adr.annotate import sources
 from spacy_adr.annotate.chunks import OutputWriteError
 from spacy_adr.annotate.summary import OutputStopped
 from spacy_adr.cli import app
+from test_annotate_runs import Stop, stop_after
 
 HELPERS = Path(__file__).parent / "annotate_helpers.py"
 
@@ -38,20 +39,6 @@ def flip(data: bytes, at: int) -> bytes:
     damaged = bytearray(data)
     damaged[at] ^= 0x04
     return bytes(damaged)
-
-
-class Stop(Exception):
-    """Stands for kill -9 right after a commit."""
-
-
-def stop_after(n_chunks: int):
-    def on_commit(counts):
-        on_commit.n += 1
-        if on_commit.n == n_chunks:
-            raise Stop()
-
-    on_commit.n = 0
-    return on_commit
 
 
 def test_gzip_corrupt_mid_member_is_never_annotated(model, tmp_path):
