@@ -375,7 +375,8 @@ def _read_table(path: Path, rows: Iterator[Row], checker: _RecordChecker, *, fmt
         raise InputError(path, line, f"the header line holds a bare CR (\\r); {BARE_CR_ADVICE}")
     if checker.text_field not in header:
         raise InputError(
-            path, line, f"no column {checker.text_field!r} in the header (columns: {', '.join(header)})"
+            path, line, f"no column {checker.text_field!r} in the header (columns: {', '.join(header)}); "
+            f"name the tweets' column with --text-field"
         )
     _check_repeated_columns(path, line, header, (checker.text_field, checker.id_field))
     number = 0

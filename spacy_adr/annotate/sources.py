@@ -102,6 +102,8 @@ def open_input(path: Union[str, Path]) -> BinaryIO:
     if named is not None and named != compression:
         head = raw.read(4)
         raw.close()
+        if not head:
+            raise InputError(path, 0, f"the file is empty (0 bytes), so not {named} data as its name says: write the dump again, or rename it")
         raise InputError(
             path, 0, f"named {path.suffix} but not {named} data (its first bytes are {head.hex(' ')}, "
             f"{compression or 'not compressed'}); rename or recompress it"
