@@ -15,7 +15,7 @@ from .outputs import (
 )
 from .loading import import_code, load_pipeline
 from .run import annotate
-from .sources import InputFailure, count_lines
+from .sources import InputFailure
 from .summary import AnnotateStopped, AnnotateSummary, OutputStopped, PipelineFailing
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "adr_threshold",
     "annotate",
     "build_record",
-    "count_lines",
     "detect_format",
     "errors_path_for",
     "format_record",

@@ -203,22 +203,6 @@ def check_input(path: Union[str, Path], *, on_read: Optional[Callable[[int], Non
                 on_read(counter.bytes)
 
 
-def count_lines(path: Union[str, Path]) -> int:
-    """Count the lines of a (possibly compressed) file in one pass over its bytes.
-
-    Used only for the progress bar's total and ETA: for JSON lines and TSV it is the number of
-    records (plus the header and blank lines), for CSV with line breaks inside fields an upper
-    bound. Cheap next to annotation: a few hundred MB/s.
-    """
-    count = 0
-    last = b"\n"
-    with open_input(path) as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
-
-
 class _ByteSource(io.RawIOBase):
     """The bytes of a file, decompressed when `compression` is set; failures name the byte."""
 
