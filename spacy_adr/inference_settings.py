@@ -4,24 +4,18 @@ Two places hold them: a loaded pipeline (`set_inference`, this process only) and
 pipeline's config.cfg (`save_inference`, what `spacy.load` reads; the project writes the
 shipped defaults there). The encoders are the shared transformer (`spacy-adr.
 NormTransformerModel.v1`: `quantize`, `length_groups` in its model config), a transformer
-that a component carries inside its own model (the gate's verifier, after
+that a component carries inside its own model (a component given its own copy by
 `replace_listeners`: `spacy-adr.Tok2VecNormTransformer.v1`) and the MedDRA linker's sentence
 encoder (`quantize` in the component's config).
-
-The gate's verifier has a setting of its own (`verifier_quantize`): its threshold and the
-gate's were tuned for the precision it runs at, and int8 moves a base-size classifier's
-probabilities enough to shut the gate on most ADR tweets (measured: Task 3 relaxed recall
-0.59 -> 0.24), so changing the shared transformer's precision leaves it alone.
 """
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Set, Union
+from typing import Dict, Iterator, List, Optional, Union
 
 from spacy.language import Language
 
 from .models.inference import check_length_groups, check_quantize
 from .models.norm_transformer import NORM_TOK2VEC_ARCH, NormTransformerModel
 from .pipeline.concept_linker import LINKER_FACTORIES, MeddraLinker
-from .pipeline.span_gate import GATE_FACTORY
 from .saved_config import edited_config
 
 NORM_TRANSFORMER_ARCH = "spacy-adr.NormTransformerModel.v1"
@@ -65,40 +59,28 @@ def inference_settings(nlp: Language) -> Dict[str, Dict[str, object]]:
     return settings
 
 
-def _verifier_names(nlp: Language) -> Set[str]:
-    """The components that a span gate of the pipeline asks as its verifier."""
-    return {
-        component.verifier for name, component in nlp.components
-        if nlp.get_pipe_meta(name).factory == GATE_FACTORY and getattr(component, "verifier", None)
-    }
-
-
 def set_inference(
     nlp: Language, *, quantize: Optional[str] = None, length_groups: Optional[int] = None,
-    linker_quantize: Optional[str] = None, verifier_quantize: Optional[str] = None,
+    linker_quantize: Optional[str] = None,
 ) -> List[str]:
     """Change a loaded pipeline's encoder settings (this process only).
 
     nlp (Language): The pipeline.
     quantize (Optional[str]): The transformer's: "int8", "mixed", "bf16", "ort", "ort-int8", "ort-mixed" or "fp32"; None
         leaves it as it is.
-    length_groups (Optional[int]): Sequences per length-sorted group of every transformer,
-        the verifier's too (0: the whole batch); None leaves them.
+    length_groups (Optional[int]): Sequences per length-sorted group of every transformer
+        (0: the whole batch); None leaves them.
     linker_quantize (Optional[str]): The linker's sentence encoder's, as `quantize`.
-    verifier_quantize (Optional[str]): The gate's verifier's encoder's, as `quantize`.
     RETURNS (List[str]): The names of the components changed.
     """
-    verifiers = _verifier_names(nlp)
-    checked = {value: _check(value, "set_inference") for value in (quantize, linker_quantize, verifier_quantize)}
-    linker_value = checked[linker_quantize]
+    value = _check(quantize, "set_inference")
+    linker_value = _check(linker_quantize, "set_inference")
     changed = []
     for name, component in nlp.components:
         transformers = _transformers(component)
-        precision = verifier_quantize if name in verifiers else quantize
-        if transformers and (precision is not None or length_groups is not None):
-            value = checked[precision]
+        if transformers and (quantize is not None or length_groups is not None):
             for model in transformers:
-                if precision is not None:
+                if quantize is not None:
                     model.quantize = value
                 if length_groups is not None:
                     model.length_groups = check_length_groups(length_groups, "set_inference")
@@ -111,7 +93,7 @@ def set_inference(
 
 def save_inference(
     model_dir: Union[str, Path], *, quantize: Optional[str] = None, length_groups: Optional[int] = None,
-    linker_quantize: Optional[str] = None, verifier_quantize: Optional[str] = None,
+    linker_quantize: Optional[str] = None,
 ) -> List[str]:
     """Write encoder settings into a saved pipeline's config.cfg.
 
@@ -119,31 +101,25 @@ def save_inference(
     quantize (Optional[str]): The transformer's, as in `set_inference`; None leaves it.
     length_groups (Optional[int]): As in `set_inference`; None leaves it.
     linker_quantize (Optional[str]): The linker's, as in `set_inference`; None leaves it.
-    verifier_quantize (Optional[str]): The gate's verifier's, as in `set_inference`; None leaves it.
     RETURNS (List[str]): The names of the components changed.
     """
     where = str(Path(model_dir) / "config.cfg")
     with edited_config(model_dir) as config:
-        checked = {value: _check(value, where) for value in (quantize, linker_quantize, verifier_quantize)}
-        components = config.get("components", {})
-        verifiers = {
-            block.get("verifier") for block in components.values()
-            if block.get("factory") == GATE_FACTORY and block.get("verifier")
-        }
+        value = _check(quantize, where)
+        linker_value = _check(linker_quantize, where)
         changed = []
-        for name, component in components.items():
+        for name, component in config.get("components", {}).items():
             models = list(_transformer_configs(component.get("model", {})))
-            precision = verifier_quantize if name in verifiers else quantize
             if models:
                 for model in models:
-                    if precision is not None:
-                        model["quantize"] = checked[precision]
+                    if quantize is not None:
+                        model["quantize"] = value
                     if length_groups is not None:
                         model["length_groups"] = check_length_groups(length_groups, where)
-                if precision is not None or length_groups is not None:
+                if quantize is not None or length_groups is not None:
                     changed.append(name)
             elif component.get("factory") in LINKER_FACTORIES and linker_quantize is not None:
-                component["quantize"] = checked[linker_quantize]
+                component["quantize"] = linker_value
                 changed.append(name)
         if not changed:
             raise ValueError(f"{where}: no {NORM_TRANSFORMER_ARCH} transformer or linker to set")

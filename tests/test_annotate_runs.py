@@ -194,8 +194,7 @@ def test_span_scores_and_candidates(tmp_path):
     ])
     assert result.exit_code == 0, result.output
     first, second = read_jsonl(tmp_path / "out.jsonl")
-    assert list(first) == ["id", "adr_probability", "adr_label", "spans", "gate_open", "candidates", "verified_probability"]
-    assert first["verified_probability"] is None  # this pipeline's gate has no verifier
+    assert list(first) == ["id", "adr_probability", "adr_label", "spans", "gate_open", "candidates"]
     assert first["gate_open"] is True and second["gate_open"] is None
     assert first["spans"][0]["score"] == 0.75 and list(first["spans"][0])[:5] == ["start", "end", "text", "label", "score"]
     assert first["candidates"] == [{"start": 5, "end": 9, "text": "pill", "label": "ADR", "score": 0.25}]

@@ -40,3 +40,13 @@ def test_benchmark_cli_names_a_missing_corpus(tmp_path):
     result = CliRunner().invoke(app, ["benchmark", "en_core_web_sm", str(tmp_path / "none.spacy"), "--split", "x"])
     assert result.exit_code == 1
     assert "none.spacy: no such corpus" in " ".join(result.output.split())
+
+
+def test_compare_settings_name_the_transformer_and_optionally_the_linker():
+    from spacy_adr_builder.evaluation.benchmark import parse_inference
+
+    assert parse_inference("fp32/0") == {"quantize": "fp32", "length_groups": 0}
+    assert parse_inference("int8/16/bf16") == {"quantize": "int8", "length_groups": 16, "linker_quantize": "bf16"}
+    for text in ["int8", "int8/x", "int4/16", "int8/16/int4", "int8/16/int8/int8"]:
+        with pytest.raises(ValueError, match="QUANTIZE/GROUPS"):
+            parse_inference(text)

@@ -15,6 +15,13 @@ from spacy_adr.kb.meddra import load_meddra
 from test_install import NOT_AT_RUNTIME, requirement_closure
 
 ROOT = Path(__file__).parent.parent
+# What a loaded pipeline `nlp` says about its encoders: each with its inference setting (a
+# classifier with an encoder of its own would show as one more), and who listens to the
+# shared transformer
+ENCODERS = (
+    "sorted((n, s['quantize']) for n, s in inference_settings(nlp).items()),"
+    " sorted(nlp.get_pipe('transformer').listening_components)"
+)
 
 
 def make_project_copy(tmp_path: Path) -> Path:
@@ -67,15 +74,17 @@ def test_all_workflow_on_fixture_data(tmp_path):
         check_all_workflow_outputs(project)
         # The wheels were installed into this environment: load them by name, no import.
         code = (
-            "import spacy; nlp = spacy.load('en_adr_smm4h'); doc = nlp('cipro gave me a headache');"
-            "print(sorted(nlp.pipe_names), 'ADR' in doc.cats, nlp.disabled, nlp.get_pipe('adr_span_gate').verifier);"
+            "import spacy; from spacy_adr.inference_settings import inference_settings;"
+            "nlp = spacy.load('en_adr_smm4h'); doc = nlp('cipro gave me a headache');"
+            f"print(sorted(nlp.pipe_names), 'ADR' in doc.cats, nlp.disabled, {ENCODERS});"
             "print(spacy.load('xx_adr_smm4h')('от него болит голова').cats['ADR'] >= 0)"
         )
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert loaded.returncode == 0, loaded.stderr[-3000:]
+        # One transformer, shared by the NER and the classifier; the linker's own small encoder
         assert loaded.stdout.split("\n")[:2] == [
             "['adr_gazetteer', 'adr_meddra_linker', 'adr_span_gate', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True"
-            " ['adr_verifier'] adr_verifier",
+            " [] [('adr_meddra_linker', 'fp32'), ('transformer', 'bf16')] ['ner', 'textcat']",
             "True",
         ]
         # The installed package tells users its licence, sources and measured dev performance:
@@ -101,19 +110,17 @@ def test_all_workflow_on_fixture_data(tmp_path):
         requires = [line.split(":", 1)[1].strip() for line in metadata_text.splitlines() if line.startswith("Requires-Dist:")]
         assert not requirement_closure(requires) & NOT_AT_RUNTIME, requires
         check_readme_examples(tmp_path / "readme")
-        # The accurate package loads by name too: its classifier carries its own encoder, and
-        # the gate reads that classifier (no verifier)
+        # The accurate package loads by name too, on one transformer as well
         code = (
             "import spacy; from spacy_adr.inference_settings import inference_settings;"
             "nlp = spacy.load('en_adr_smm4h_trf'); doc = nlp('cipro gave me a headache');"
-            "print(nlp.pipe_names, 'ADR' in doc.cats, nlp.disabled, nlp.get_pipe('adr_span_gate').verifier,"
-            " sorted(inference_settings(nlp)), nlp.get_pipe('transformer').listening_components)"
+            f"print(nlp.pipe_names, 'ADR' in doc.cats, nlp.disabled, {ENCODERS})"
         )
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         assert loaded.stdout.strip() == (
             "['adr_tweet_normalizer', 'adr_gazetteer', 'transformer', 'ner', 'textcat', 'adr_meddra_linker', 'adr_span_gate']"
-            " True [] None ['adr_meddra_linker', 'textcat', 'transformer'] ['ner']"
+            " True [] [('adr_meddra_linker', 'fp32'), ('transformer', 'bf16')] ['ner', 'textcat']"
         )
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", "en_adr_smm4h", "xx_adr_smm4h", "en_adr_smm4h_trf"], capture_output=True)
@@ -153,11 +160,11 @@ def check_all_workflow_outputs(project: Path) -> None:
     assert "task3_training.tsv:" in report
     # The NERs (the multi-task core and the trf package's) trained and were evaluated.
     rows = json.loads((project / "metrics" / "ner_task3_dev.json").read_text())
-    assert [row["variant"] for row in rows] == ["minilm+gazetteer+multitask", "mpnet+gazetteer"]
+    assert [row["variant"] for row in rows] == ["minilm+gazetteer+multitask", "mpnet+gazetteer+multitask"]
     assert all(0.0 <= row["strict_f"] <= 1.0 and row["n"] == 2 for row in rows)
     # The tweet classifiers trained, with thresholds, and were evaluated.
     rows = json.loads((project / "metrics" / "textcat_dev.json").read_text())
-    assert {(row["variant"], row["split"]) for row in rows} == {("en-minilm-multitask", "en_dev")}
+    assert {(row["variant"], row["split"]) for row in rows} == {("en-minilm-multitask", "en_dev"), ("en-mpnet-multitask", "en_dev")}
     assert all(0.0 <= row["f"] <= 1.0 and 0.0 < row["threshold"] < 1.0 for row in rows)
     # The installed packages wrote the submission files, one line per test tweet.
     for lang in ("en", "ru", "fr"):

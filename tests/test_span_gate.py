@@ -104,8 +104,8 @@ def test_gate_errors_are_clear():
     nlp = spacy.blank("en")
     with pytest.raises(ValueError, match="threshold must be in"):
         nlp.add_pipe("adr_span_gate", config={"threshold": 1.5})
-    with pytest.raises(ValueError, match="verifier_weight must be in"):
-        nlp.add_pipe("adr_span_gate", config={"verifier_weight": -0.1})
+    with pytest.raises(ValueError, match="min_span_score must be in"):
+        nlp.add_pipe("adr_span_gate", config={"min_span_score": -0.1})
     with pytest.raises(ValueError, match="needs the span scores"):
         nlp.add_pipe("adr_span_gate", config={"min_span_score": 0.5, "score_spans": False})
     nlp.add_pipe("adr_span_gate", config={"score_spans": False})
@@ -138,17 +138,15 @@ def test_a_minimum_span_score_holds_back_doubtful_spans_of_open_tweets(trained_n
         nlp.remove_pipe("adr_span_gate")
 
 
-def test_the_gate_mixes_the_verifier_and_the_classifier_by_weight():
+def test_the_gate_opens_at_the_threshold_on_the_classifier_probability():
     nlp = spacy.blank("en")
-    for weight, kept in [(1.0, True), (0.5, True), (0.0, False)]:
-        gate = nlp.add_pipe("adr_span_gate", name=f"gate_{weight}", config={
-            "score_spans": False, "threshold": 0.5, "verifier": "adr_verifier", "verifier_weight": weight})
+    gate = nlp.add_pipe("adr_span_gate", config={"score_spans": False, "threshold": 0.5})
+    for probability, kept in [(0.5, True), (0.75, True), (0.49, False), (0.0, False)]:
         doc = nlp.make_doc("pill made me sick")
         doc.ents = [doc.char_span(13, 17, label="ADR")]
-        doc.cats = {"ADR": 0.2, "ADR_verified": 0.9}  # the mean is 0.55
+        doc.cats = {"ADR": probability}
         gate.apply_gate(doc)
-        assert (len(doc.ents) == 1) == kept and (len(doc.spans[CANDIDATES_KEY]) == 0) == kept
-    from spacy_adr.pipeline.span_gate import gate_probability
-
-    assert gate_probability(0.2, 0.9, 0.25) == pytest.approx(0.375)
-    assert gate_probability(0.2, None, 0.25) == pytest.approx(0.2)  # a tweet not verified
+        assert doc._.adr_gate_open is kept
+        assert spans_of(doc.ents) == ([("sick", "ADR")] if kept else [])
+        assert spans_of(doc.spans[CANDIDATES_KEY]) == ([] if kept else [("sick", "ADR")])
+        assert doc.cats == {"ADR": probability}  # the gate writes no category of its own

@@ -73,7 +73,7 @@ def test_another_classifier_can_gate_the_same_spans():
 def test_tune_gate_takes_the_best_stream_f1_and_the_lowest_tied_threshold():
     # Between 0.21 and 0.30 the gate drops T3 and N1 and keeps A2: relaxed F1 0.8, the best
     gate, curve = tune_gate(TWEETS, PREDICTIONS, rate=0.5)
-    assert gate == GateRule(pytest.approx(0.21), 1.0, 0.0)
+    assert gate == GateRule(pytest.approx(0.21), 0.0)
     best = next(row for row in curve if row["gate_threshold"] == gate.threshold)
     assert best["relaxed_f"] == pytest.approx(0.8)
     assert best["task3_relaxed_r"] == pytest.approx(1.0)
@@ -81,44 +81,37 @@ def test_tune_gate_takes_the_best_stream_f1_and_the_lowest_tied_threshold():
     assert best["relaxed_p"] == pytest.approx(stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate=gate)["relaxed_p"])
 
 
-# The same spans with a verifier's probability on the tweets with spans and a score per span:
-# the verifier is sure of A1 and A2 but also of N1; the classifier is not of A2 and likes N3.
-VERIFIED = [
-    PredictedTweet(0.9, [(0, 4, "c1")], [0.95], verified=0.9),
-    PredictedTweet(0.3, [(5, 8, "c3")], [0.9], verified=0.9),
-    PredictedTweet(0.2, [(0, 3, "")], [0.4], verified=0.2),
-    PredictedTweet(0.1, [(0, 2, "x")], [0.95], verified=0.9),
-    PredictedTweet(0.8, [], [], verified=None),
-    PredictedTweet(0.6, [(1, 3, ""), (4, 6, "")], [0.3, 0.95], verified=0.4),
+# The same spans with a score per span: A1, A2, N1 and N3's second span are sure, T3's span and
+# N3's first are doubtful.
+SCORED = [
+    PredictedTweet(0.9, [(0, 4, "c1")], [0.95]),
+    PredictedTweet(0.3, [(5, 8, "c3")], [0.9]),
+    PredictedTweet(0.2, [(0, 3, "")], [0.4]),
+    PredictedTweet(0.1, [(0, 2, "x")], [0.95]),
+    PredictedTweet(0.8, [], []),
+    PredictedTweet(0.6, [(1, 3, ""), (4, 6, "")], [0.3, 0.95]),
 ]
 
 
-def test_the_gate_mixes_the_verifier_with_the_classifier_by_its_weight():
-    verifier_alone = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=GateRule(0.7, 1.0))
-    assert verifier_alone["n_pred"] == pytest.approx(2 + 0.5 * 1)  # A1, A2 and N1
-    # The mean: A1 0.9, A2 0.6, T3 0.2, N1 0.5, N3 0.5
-    mean = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=GateRule(0.55, 0.5))
-    assert mean["n_pred"] == pytest.approx(2)  # A1 and A2
-    classifier_alone = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=GateRule(0.5, 0.0))
-    assert classifier_alone["n_pred"] == pytest.approx(1 + 0.5 * 2)  # A1 and N3's two
-
-
 def test_a_minimum_span_score_drops_doubtful_spans_of_open_tweets():
-    row = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=GateRule(0.0, 1.0, 0.5))
+    row = stream_scores(TWEETS, SCORED, rate=0.5, gate=GateRule(0.0, 0.5))
     # T3's span (0.4) and N3's first (0.3) are dropped; unscored spans would stay
     assert row["n_pred"] == pytest.approx(2 + 0.5 * 2)
-    unscored = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate=GateRule(0.0, 1.0, 0.5))
+    unscored = stream_scores(TWEETS, PREDICTIONS, rate=0.5, gate=GateRule(0.0, 0.5))
     assert unscored["n_pred"] == pytest.approx(2 + 0.5 * 4)
+    # A closed tweet keeps none of its spans, however sure
+    closed = stream_scores(TWEETS, SCORED, rate=0.5, gate=GateRule(0.7, 0.5))
+    assert closed["n_pred"] == pytest.approx(1)  # A1 alone
 
 
-def test_tune_gate_searches_weights_and_span_scores():
-    gate, curve = tune_gate(TWEETS, VERIFIED, rate=0.5, verifier_weights=(0.0, 0.5, 1.0), min_span_scores=(0.0, 0.5))
-    assert len(curve) == 2 * 3 * 100
-    # Only the mean, at 0.51-0.6, keeps A1 and A2 and drops T3, N1 and N3: every span right
-    assert (gate.verifier_weight, gate.min_span_score) == (0.5, 0.0)
-    assert gate.threshold == pytest.approx(0.51)
-    best = stream_scores(TWEETS, VERIFIED, rate=0.5, gate=gate)
-    assert (best["relaxed_p"], best["relaxed_r"], best["false_spans_per_1000_noadr"]) == pytest.approx((1.0, 1.0, 0.0))
+def test_tune_gate_searches_thresholds_and_span_scores():
+    gate, curve = tune_gate(TWEETS, SCORED, rate=0.5, min_span_scores=(0.0, 0.5))
+    assert len(curve) == 2 * 100
+    # At span score 0.5, from 0.11 to 0.30 the gate keeps A1 and A2 and N3's sure span only:
+    # relaxed P 2 / 2.5, R 1, F1 0.889, against 0.8 at best without the span score
+    assert gate == GateRule(pytest.approx(0.11), 0.5)
+    best = stream_scores(TWEETS, SCORED, rate=0.5, gate=gate)
+    assert (best["relaxed_p"], best["relaxed_r"], best["false_spans_per_1000_noadr"]) == pytest.approx((0.8, 1.0, 250.0))
 
 
 def test_stream_errors():
@@ -191,9 +184,9 @@ def test_save_gate_rule_writes_the_config(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("adr_span_gate")
     nlp.to_disk(tmp_path / "gated")
-    assert save_gate_rule(tmp_path / "gated", GateRule(0.37, 0.5, 0.8)) == "adr_span_gate"
+    assert save_gate_rule(tmp_path / "gated", GateRule(0.37, 0.8)) == "adr_span_gate"
     gate = spacy.load(tmp_path / "gated").get_pipe("adr_span_gate")
-    assert (gate.threshold, gate.verifier_weight, gate.min_span_score) == pytest.approx((0.37, 0.5, 0.8))
+    assert (gate.threshold, gate.min_span_score) == pytest.approx((0.37, 0.8))
     spacy.blank("en").to_disk(tmp_path / "plain")
     with pytest.raises(ValueError, match="no adr_span_gate component"):
         save_gate_rule(tmp_path / "plain", GateRule(0.5))
@@ -226,11 +219,13 @@ def test_tune_gate_can_protect_the_enriched_figures():
     assert free.threshold > 0.6 and protected.threshold <= 0.3
 
 
-def test_best_by_setting_gives_one_row_per_weight_and_span_score():
+def test_best_by_setting_gives_one_row_per_span_score():
     from spacy_adr_builder.evaluation.stream import best_by_setting
 
-    gate, curve = tune_gate(TWEETS, VERIFIED, rate=0.5, verifier_weights=(0.5, 1.0), min_span_scores=(0.0, 0.5))
+    gate, curve = tune_gate(TWEETS, SCORED, rate=0.5, min_span_scores=(0.0, 0.5))
     rows = best_by_setting(curve)
-    assert [(row["verifier_weight"], row["min_span_score"]) for row in rows] == [(0.5, 0.0), (1.0, 0.0), (0.5, 0.5), (1.0, 0.5)]
+    assert [row["min_span_score"] for row in rows] == [0.0, 0.5]
+    assert [row["gate_threshold"] for row in rows] == pytest.approx([0.21, 0.11])
     best = max(rows, key=lambda row: row["relaxed_f"])
-    assert (best["gate_threshold"], best["verifier_weight"], best["min_span_score"]) == (gate.threshold, gate.verifier_weight, gate.min_span_score)
+    assert (best["gate_threshold"], best["min_span_score"]) == (gate.threshold, gate.min_span_score)
+    assert gate.row() == {"gate_threshold": gate.threshold, "min_span_score": gate.min_span_score}

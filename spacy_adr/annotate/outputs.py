@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span
 from .. import extensions  # noqa: F401  (installs Span._.meddra_term, Span._.adr_score)
 from ..classification import adr_threshold  # noqa: F401  (part of this module's API)
 from .chunks import errors_path_for  # noqa: F401  (part of this module's API)
-from ..pipeline.span_gate import CANDIDATES_KEY, VERIFIED_SUFFIX
+from ..pipeline.span_gate import CANDIDATES_KEY
 from .cleaning import clean_text, printable_id
 from .inputs import InputRecord
 
@@ -24,8 +24,6 @@ OUTPUT_FORMATS = ("jsonl", "smm4h-tsv")
 SMM4H_COLUMNS = [
     "tweet_id", "begin", "end", "type", "extraction", "drug", "tweet", "meddra_code", "meddra_term"
 ]
-# What the gate writes: the spans it held back, and its verifier's probability.
-VERIFIED_CATEGORY = "ADR" + VERIFIED_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -67,12 +65,9 @@ def build_record(
         do not follow it: they are those the pipeline's span gate kept (`gate_open`).
     candidates (bool): Add `candidates`: the ADR spans a gate held back because the tweet's
         probability was under its threshold or their score under its `min_span_score`
-        (`doc.spans["adr_candidates"]`), and `verified_probability`: the probability of the
-        gate's verifier, which opens the gate (alone or mixed with `adr_probability`) when the
-        pipeline has one (None where it did not run: no verifier, no ADR span, or a tweet whose
-        own probability settled the gate; see the gate's `verify_all`).
+        (`doc.spans["adr_candidates"]`).
     RETURNS (Dict[str, Any]): {id, text?, adr_probability, adr_label, spans, gate_open,
-        candidates?, verified_probability?}; span offsets are character offsets into the text;
+        candidates?}; span offsets are character offsets into the text;
         `gate_open` is True when the gate kept the tweet's spans, False when it held them
         back, None when it decided nothing (no ADR span found, or no gate).
     """
@@ -91,7 +86,6 @@ def build_record(
     if candidates:
         held_back = doc.spans.get(CANDIDATES_KEY, [])
         record["candidates"] = [_candidate_record(span) for span in held_back]
-        record["verified_probability"] = _finite(doc.cats.get(VERIFIED_CATEGORY))
     return record
 
 

@@ -14,16 +14,14 @@ def set_inference_cli(
     quantize: Optional[str] = typer.Option(None, "--quantize", help="The shared transformer: bf16, mixed (int8 with bf16 down-projections), int8 (CPU), ort, ort-int8 or ort-mixed (ONNX Runtime: fp32, int8, int8 with fp32 down-projections) or fp32."),
     length_groups: Optional[int] = typer.Option(None, "--length-groups", help="The transformer runs a batch's tweets sorted by length, this many at a time; 0: the whole batch at once."),
     linker_quantize: Optional[str] = typer.Option(None, "--linker-quantize", help="The linker's sentence encoder: bf16, mixed, int8 or fp32."),
-    verifier_quantize: Optional[str] = typer.Option(None, "--verifier-quantize", help="The span gate's verifier's encoder (--quantize leaves it alone: the gate's threshold was tuned for its precision): bf16, mixed, int8, ort, ort-int8, ort-mixed or fp32."),
 ) -> None:
     """Write the encoders' inference settings into a saved pipeline's config.cfg, where
     `spacy.load` reads them. Weights stay fp32; quantised copies are made at prediction."""
     from ..inference_settings import save_inference
 
-    given = (("quantize", quantize), ("length_groups", length_groups), ("linker_quantize", linker_quantize),
-             ("verifier_quantize", verifier_quantize))
+    given = (("quantize", quantize), ("length_groups", length_groups), ("linker_quantize", linker_quantize))
     if all(value is None for _, value in given):
-        msg.fail("Nothing to set: give --quantize, --length-groups, --linker-quantize and/or --verifier-quantize", exits=1)
+        msg.fail("Nothing to set: give --quantize, --length-groups and/or --linker-quantize", exits=1)
     try:
         changed = save_inference(model_dir, **{key: value for key, value in given})
     except ValueError as error:

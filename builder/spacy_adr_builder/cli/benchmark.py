@@ -19,7 +19,7 @@ def benchmark_cli(
     batch_size: int = typer.Option(128, "--batch-size", help="Batch size of both."),
     n_process: int = typer.Option(1, "--n-process", help="nlp.pipe processes."),
     output: Path = typer.Option(Path("metrics/speed.json"), "--output", "-o", help="Metrics file."),
-    compare: List[str] = typer.Option([], "--compare", help="Also time the pipeline under these encoder settings, QUANTIZE/GROUPS, optionally followed by /LINKER_QUANTIZE and then /VERIFIER_QUANTIZE (e.g. fp32/0: the transformer in fp32 on whole batches, the linker and the gate's verifier as saved; ort-int8/16; int8/16/int8); repeatable. Rows split SPLIT:SETTINGS."),
+    compare: List[str] = typer.Option([], "--compare", help="Also time the pipeline under these encoder settings, QUANTIZE/GROUPS, optionally followed by /LINKER_QUANTIZE (e.g. fp32/0: the transformer in fp32 on whole batches, the linker as saved; ort-int8/16; int8/16/int8); repeatable. Rows split SPLIT:SETTINGS."),
     spans: Optional[Path] = typer.Option(None, "--spans", help="Gold spans (.spacy, e.g. corpus/task3/dev.spacy): NER strict/relaxed and end-to-end F1 of each setting beside its speed."),
     classes: Optional[Path] = typer.Option(None, "--classes", help="Gold ADR/NoADR tweets (.spacy, e.g. corpus/task2/en/dev.spacy): tweet F1 of each setting."),
 ) -> None:

@@ -110,3 +110,24 @@ def data_sources_cli() -> None:
     from ..packaging.data_table import data_section
 
     print(data_section(), end="")
+
+
+@app.command("store-weights")
+def store_weights_cli(
+    model: Path = typer.Argument(..., help="A saved pipeline folder whose inference settings are written (set-inference)."),
+) -> None:
+    """Store the Linear weights of the pipeline's bf16 transformers in bf16: half the size on
+    disk and in the wheel, the same predictions. Transformers set to fp32, int8 or ONNX
+    Runtime keep their fp32 weights."""
+    from ..packaging.weights import store_weights
+
+    if not (model / "config.cfg").is_file():
+        msg.fail(f"store-weights: {model} is not a saved pipeline (no config.cfg)", exits=1)
+    before = sum(path.stat().st_size for path in model.rglob("*") if path.is_file())
+    stored = store_weights(model)
+    after = sum(path.stat().st_size for path in model.rglob("*") if path.is_file())
+    if not stored:
+        msg.info(f"{model}: no transformer runs in bf16; weights left as they are")
+        return
+    names = ", ".join(f"{name} ({count:,} values)" for name, count in stored.items())
+    msg.good(f"{model}: bf16 weights stored for {names}; {_size(before)} -> {_size(after)}")

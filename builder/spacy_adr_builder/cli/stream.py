@@ -1,5 +1,5 @@
-"""`spacy-adr-builder evaluate-stream`, `tune-gate` and `add-verifier`: span figures at a realistic ADR
-rate, the gate threshold chosen on them, and a second classifier for the gate to ask."""
+"""`spacy-adr-builder evaluate-stream` and `tune-gate`: span figures at a realistic ADR rate, and
+the gate's threshold and minimum span score chosen on them."""
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -68,7 +68,7 @@ def evaluate_stream_cli(
     own = nlp.get_pipe(name) if name is not None else None
     gate = None
     if own is not None and (own.gate or gate_threshold is not None):
-        gate = GateRule(own.threshold, own.verifier_weight, own.min_span_score)
+        gate = GateRule(own.threshold, own.min_span_score)
     if gate_threshold is not None:
         # --gate-threshold replaces the threshold only
         gate = replace(gate, threshold=gate_threshold) if gate is not None else GateRule(gate_threshold)
@@ -112,9 +112,7 @@ def evaluate_stream_cli(
     msg.good(f"Wrote {output}")
 
 
-# The settings tune-gate tries besides every threshold at 0.01, when the gate has a verifier
-# and when the spans are scored
-VERIFIER_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+# The span scores tune-gate tries besides every threshold at 0.01, when the spans are scored
 MIN_SPAN_SCORES = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -125,13 +123,12 @@ def tune_gate_cli(
     noadr: Path = typer.Option(Path("corpus/task2/en/dev.spacy"), "--noadr", help=NOADR_HELP),
     exclude: List[Path] = typer.Option([], "--exclude", help=EXCLUDE_HELP),
     max_task3_drop: Optional[float] = typer.Option(0.01, "--max-task3-drop", help="Only gates that lose at most this much relaxed F1 on the span tweets alone (Task 3 dev, the paper's setting) against no gate; a negative value allows any loss."),
-    verifier_weights: List[float] = typer.Option([], "--verifier-weight", help=f"The verifier's shares in the gate probability to try; repeatable (default, when the gate has a verifier: {', '.join(map(str, VERIFIER_WEIGHTS))})."),
     min_span_scores: List[float] = typer.Option([], "--min-span-score", help=f"Minimum span scores to try; repeatable (default, when the gate scores spans: {', '.join(map(str, MIN_SPAN_SCORES))})."),
-    curve: Optional[Path] = typer.Option(None, "--curve", help="Also write the scores at every 0.05 of the threshold, at the chosen verifier weight and span score (task 'stream', one row each), to this metrics file."),
+    curve: Optional[Path] = typer.Option(None, "--curve", help="Also write the scores at every 0.05 of the threshold, at the chosen span score (task 'stream', one row each), to this metrics file."),
 ) -> None:
-    """Choose the gate (threshold, verifier weight, minimum span score) with the best relaxed
-    span F1 on the stream at the natural ADR rate, among those that keep Task 3 dev's relaxed
-    F1 within --max-task3-drop of no gate, and store it in the pipeline's config."""
+    """Choose the gate (threshold, minimum span score) with the best relaxed span F1 on the
+    stream at the natural ADR rate, among those that keep Task 3 dev's relaxed F1 within
+    --max-task3-drop of no gate, and store it in the pipeline's config."""
     import spacy
 
     from spacy_adr.metrics import write_rows
@@ -144,7 +141,6 @@ def tune_gate_cli(
     if name is None:
         msg.fail(f"{model}: no adr_span_gate in the pipeline {nlp.pipe_names}", exits=1)
     own = nlp.get_pipe(name)
-    verifier_weights = verifier_weights or (VERIFIER_WEIGHTS if own.verifier is not None else [own.verifier_weight])
     min_span_scores = min_span_scores or (MIN_SPAN_SCORES if own.score_spans else [0.0])
     tweets = _load_stream(spans, noadr, exclude)
     natural = natural_rate(noadr)
@@ -152,60 +148,39 @@ def tune_gate_cli(
     try:
         gate, scored = tune_gate(tweets, predictions, rate=natural,
                                  max_task3_drop=None if max_task3_drop < 0 else max_task3_drop,
-                                 verifier_weights=verifier_weights, min_span_scores=min_span_scores)
+                                 min_span_scores=min_span_scores)
     except ValueError as error:
         msg.fail(f"{spans} + {noadr}: {error}", exits=1)
     save_gate_rule(model, gate)
     best = next(row for row in scored if all(row[key] == value for key, value in gate.row().items()))
     ungated = stream_scores(tweets, predictions, rate=None, gate=None)
     msg.good(
-        f"{model}: {name}.threshold = {gate.threshold:.2f}, verifier_weight = {gate.verifier_weight:g}, "
+        f"{model}: {name}.threshold = {gate.threshold:.2f}, "
         f"min_span_score = {gate.min_span_score:g} (stream relaxed F1 {best['relaxed_f']:.3f} at the "
         f"natural ADR rate {natural:.3f}; {best['false_spans_per_1000_noadr']:.1f} false spans per 1,000 "
         f"NoADR tweets; Task 3 dev relaxed recall {best['task3_relaxed_r']:.3f}, F1 {best['task3_relaxed_f']:.3f} "
         f"against {ungated['relaxed_f']:.3f} without the gate)"
     )
-    # The best allowed threshold at each verifier weight and span score: what each part adds
+    # The best allowed threshold at each span score: what holding back doubtful spans adds
     by_setting = best_by_setting(scored)
     msg.table(
-        [(f"{row['verifier_weight']:g}", f"{row['min_span_score']:g}", f"{row['gate_threshold']:.2f}", f"{row['relaxed_f']:.3f}",
+        [(f"{row['min_span_score']:g}", f"{row['gate_threshold']:.2f}", f"{row['relaxed_f']:.3f}",
           f"{row['false_spans_per_1000_noadr']:.1f}", f"{row['task3_relaxed_r']:.3f}", f"{row['task3_relaxed_f']:.3f}")
          for row in by_setting],
-        header=("verifier weight", "min span score", "threshold", "stream relaxed F1", "false spans / 1,000 NoADR",
+        header=("min span score", "threshold", "stream relaxed F1", "false spans / 1,000 NoADR",
                 "Task 3 relaxed R", "Task 3 relaxed F1"),
     )
     if curve is not None:
-        chosen = (gate.verifier_weight, gate.min_span_score)
         rows = [
             {"task": "stream", "variant": f"{model.name} gate {row['gate_threshold']:.2f}",
              "split": "en_dev_stream_natural", **row}
             for row in scored
-            if round(row["gate_threshold"] * 100) % 5 == 0 and (row["verifier_weight"], row["min_span_score"]) == chosen
+            if round(row["gate_threshold"] * 100) % 5 == 0 and row["min_span_score"] == gate.min_span_score
         ] + [
-            {"task": "stream", "variant": f"{model.name} best gate at verifier weight {row['verifier_weight']:g}, "
-             f"min span score {row['min_span_score']:g}", "split": "en_dev_stream_natural", **row}
+            {"task": "stream", "variant": f"{model.name} best gate at min span score {row['min_span_score']:g}",
+             "split": "en_dev_stream_natural", **row}
             for row in by_setting
         ]
         write_rows(curve, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
         msg.good(f"Wrote {curve}")
 
-
-@app.command("add-verifier")
-def add_verifier_cli(
-    model: Path = typer.Argument(..., help="Pipeline folder with an adr_span_gate, changed in place.", exists=True, file_okay=False),
-    classifier: str = typer.Argument(..., help="Trained tweet classifier (folder or package) whose ADR probability the gate should read, e.g. training/textcat-en-base-bf16; 'none' leaves MODEL as it is."),
-    name: str = typer.Option("adr_verifier", "--name", help="The verifier's component name."),
-) -> None:
-    """Copy a tweet classifier, with its own encoder, into the pipeline as its span gate's
-    verifier: a disabled component that the gate asks only about tweets with ADR spans. Run
-    tune-gate afterwards: the gate's threshold then applies to the verifier's probability."""
-    from ..packaging.verifier import save_verifier
-
-    if classifier.lower() == "none":
-        msg.info(f"{model}: no verifier added (the gate reads the pipeline's own classifier)")
-        return
-    try:
-        gate = save_verifier(model, classifier, name=name)
-    except (ValueError, OSError) as error:
-        msg.fail(f"add-verifier {model} {classifier}: {error}", exits=1)
-    msg.good(f"{model}: {gate} now asks {name} (from {classifier}) about tweets with ADR spans")

@@ -39,20 +39,20 @@ def _peak_rss_mb() -> float:
 
 
 def parse_inference(text: str) -> Dict[str, Any]:
-    """Encoder settings written as QUANTIZE/GROUPS[/LINKER[/VERIFIER]], e.g. "fp32/0",
-    "int8/16/int8", "int8/16/int8/int8".
+    """Encoder settings written as QUANTIZE/GROUPS[/LINKER_QUANTIZE], e.g. "fp32/0",
+    "int8/16/int8".
 
     text (str): The settings: the transformer's quantize and length groups and, optionally,
-        the linker's and the gate verifier's quantize (else they stay as saved).
+        the linker's quantize (else it stays as saved).
     RETURNS (Dict[str, Any]): Keyword arguments for `set_inference`.
     """
     choices = (*QUANTIZE_CHOICES, "fp32")
     parts = text.split("/")
-    if not 2 <= len(parts) <= 4 or not parts[1].isdigit() or any(part not in choices for part in parts[:1] + parts[2:]):
-        raise ValueError(f"encoder settings {text!r}: expected QUANTIZE/GROUPS[/LINKER[/VERIFIER]], e.g. fp32/0 or int8/16/int8")
+    if not 2 <= len(parts) <= 3 or not parts[1].isdigit() or any(part not in choices for part in parts[:1] + parts[2:]):
+        raise ValueError(f"encoder settings {text!r}: expected QUANTIZE/GROUPS[/LINKER_QUANTIZE], e.g. fp32/0 or int8/16/int8")
     settings: Dict[str, Any] = {"quantize": parts[0], "length_groups": int(parts[1])}
-    for key, part in zip(("linker_quantize", "verifier_quantize"), parts[2:]):
-        settings[key] = part
+    if len(parts) == 3:
+        settings["linker_quantize"] = parts[2]
     return settings
 
 

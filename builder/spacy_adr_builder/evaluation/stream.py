@@ -12,7 +12,7 @@ precision does, through the weighted false spans. `false_spans_per_1000_noadr` i
 the NoADR tweets themselves and does not depend on the rate either.
 
 The pipeline runs once with its gate open (`adr_span_gate` with `gate = false`), and a gate
-(`GateRule`: a threshold, the verifier's weight, a span score) is applied afterwards to the
+(`GateRule`: a threshold and a span score) is applied afterwards to the
 tweet probabilities and span scores: the same rule as the component's, so one run scores every
 setting (`tune_gate`).
 """
@@ -26,7 +26,7 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from spacy_adr.pipeline.span_gate import GATE_FACTORY, gate_probability, keeps_span_score
+from spacy_adr.pipeline.span_gate import GATE_FACTORY, keeps_span_score
 from spacy_adr.saved_config import edited_config
 from spacy_adr.scoring import LinkedOffsets, gold_linked_offsets, scores_from_counts, span_counts
 
@@ -44,33 +44,28 @@ class StreamTweet:
 
 @dataclass
 class PredictedTweet:
-    """What the pipeline said of one tweet with its gate open: its classifier's probability,
-    the ADR spans with their scores, and the verifier's probability (tweets with spans, when
-    the gate has a verifier)."""
+    """What the pipeline said of one tweet with its gate open: its classifier's probability
+    and the ADR spans with their scores."""
 
     probability: Optional[float]
     spans: List[LinkedOffsets] = field(default_factory=list)
     scores: List[Optional[float]] = field(default_factory=list)
-    verified: Optional[float] = None
 
 
 @dataclass(frozen=True)
 class GateRule:
     """The settings of an `adr_span_gate` that decide which spans stay (see its docstring).
 
-    threshold (float): A tweet's spans stay when its gate probability reaches it.
-    verifier_weight (float): The verifier's share in the gate probability (1: it alone).
+    threshold (float): A tweet's spans stay when its classifier's probability reaches it.
     min_span_score (float): On an open tweet, spans scored under it are held back.
     """
 
     threshold: float
-    verifier_weight: float = 1.0
     min_span_score: float = 0.0
 
     def row(self) -> Dict[str, float]:
         """RETURNS (Dict[str, float]): The settings as metrics fields."""
-        return {"gate_threshold": self.threshold, "verifier_weight": self.verifier_weight,
-                "min_span_score": self.min_span_score}
+        return {"gate_threshold": self.threshold, "min_span_score": self.min_span_score}
 
 
 def read_stream(
@@ -160,7 +155,7 @@ def predict_stream(
     progress: bool = True,
 ) -> List[PredictedTweet]:
     """Run the pipeline with its gate open: every ADR span the NER finds, with its code and score,
-    the classifier's tweet probability and the verifier's (on tweets with spans).
+    and the classifier's tweet probability.
 
     nlp (Language): The pipeline.
     texts (Iterable[str]): The tweets.
@@ -172,28 +167,22 @@ def predict_stream(
     texts = list(texts)
     name = find_gate(nlp)
     gate = nlp.get_pipe(name) if name is not None else None
-    settings = (gate.gate, gate.threshold, gate.min_span_score, gate.verify_all) if gate is not None else None
-    if gate is not None:
-        # Open: a gate with a verifier stays on at threshold 0 and span score 0, asking the
-        # verifier about every tweet with spans, and keeps them all; without one it is off.
-        gate.gate, gate.threshold, gate.min_span_score, gate.verify_all = gate.verifier is not None, 0.0, 0.0, True
+    was_on = gate is not None and gate.gate
+    if was_on:
+        gate.gate = False  # open: every span stays in doc.ents (and is still scored)
     try:
         predictions = []
         docs = nlp.pipe(texts, batch_size=batch_size)
         for doc in tqdm(docs, total=len(texts), desc="stream", disable=not progress):
             ents = [ent for ent in doc.ents if ent.label_ == label]
-            verified = None
-            if gate is not None and gate.verifier is not None and ents:
-                verified = doc.cats.get(gate.verified_category)
             predictions.append(PredictedTweet(
                 doc.cats.get(label),
                 [(ent.start_char, ent.end_char, ent.kb_id_) for ent in ents],
                 [ent._.adr_score for ent in ents],
-                verified,
             ))
     finally:
-        if gate is not None:
-            gate.gate, gate.threshold, gate.min_span_score, gate.verify_all = settings
+        if was_on:
+            gate.gate = True
     return predictions
 
 
@@ -213,7 +202,7 @@ def gated(prediction: PredictedTweet, gate: Optional[GateRule]) -> List[LinkedOf
     """The spans a gate keeps (all of them when `gate` is None or the tweet has no probability)."""
     if gate is None or prediction.probability is None:
         return prediction.spans
-    if gate_probability(prediction.probability, prediction.verified, gate.verifier_weight) < gate.threshold:
+    if prediction.probability < gate.threshold:
         return []
     scores = prediction.scores or [None] * len(prediction.spans)
     return [span for span, score in zip(prediction.spans, scores, strict=True)
@@ -296,13 +285,12 @@ class _StreamWeights:
 def tune_gate(
     tweets: Sequence[StreamTweet], predictions: Sequence[PredictedTweet], *, rate: float,
     step: float = 0.01, max_task3_drop: Optional[float] = None,
-    verifier_weights: Sequence[float] = (1.0,), min_span_scores: Sequence[float] = (0.0,),
+    min_span_scores: Sequence[float] = (0.0,),
 ) -> Tuple[GateRule, List[Dict[str, float]]]:
     """The gate with the best relaxed span F1 on the stream at `rate`: every threshold (at
-    `step`) with every verifier weight and minimum span score given.
+    `step`) with every minimum span score given.
 
-    Ties go to the lowest threshold and span score (the most spans kept), then to the highest
-    verifier weight. With `max_task3_drop`, only the gates that keep the relaxed F1 of the span
+    Ties go to the lowest threshold and span score (the most spans kept). With `max_task3_drop`, only the gates that keep the relaxed F1 of the span
     tweets alone (the enriched Task 3 setting) within that distance of no gate are candidates.
 
     tweets (Sequence[StreamTweet]): The stream (`read_stream`).
@@ -310,8 +298,6 @@ def tune_gate(
     rate (float): The ADR rate of the stream, e.g. the natural Task 2 rate.
     step (float): Spacing of the thresholds tried in [0, 1).
     max_task3_drop (Optional[float]): The largest loss of Task 3 relaxed F1 allowed; None: any.
-    verifier_weights (Sequence[float]): The verifier's shares tried (matter only for tweets
-        with a verifier's probability).
     min_span_scores (Sequence[float]): The span scores tried.
     RETURNS (Tuple[GateRule, List[Dict[str, float]]]): The gate and the curve: per gate, its
         settings, the stream scores, the relaxed recall, F1 and strict F1 on the span tweets
@@ -322,54 +308,51 @@ def tune_gate(
     stream, enriched = _StreamWeights(tweets, rate), _StreamWeights(tweets, None)
     closed = _count_matrix([span_counts([], tweet.gold) for tweet in tweets])
     ungated = enriched.scores(_count_matrix([span_counts(p.spans, t.gold) for t, p in zip(tweets, predictions)]))
+    # A tweet without a probability keeps its spans at any threshold, as `gated` does
+    probabilities = numpy.array([numpy.inf if p.probability is None else p.probability for p in predictions], dtype=float)
     curve = []
     for min_span_score in min_span_scores:
         # A tweet counts its kept spans (gate open) or none (closed): counted once per span
         # score, then picked per threshold.
-        kept = _count_matrix([span_counts(gated(pred, GateRule(0.0, 1.0, min_span_score)), tweet.gold)
+        kept = _count_matrix([span_counts(gated(pred, GateRule(0.0, min_span_score)), tweet.gold)
                               for tweet, pred in zip(tweets, predictions)])
-        for verifier_weight in verifier_weights:
-            # A tweet without a probability keeps its spans at any threshold, as `gated` does
-            probabilities = numpy.array([numpy.inf if p.probability is None else gate_probability(p.probability, p.verified, verifier_weight)
-                                         for p in predictions], dtype=float)
-            for i in range(int(round(1 / step))):
-                gate = GateRule(round(i * step, 6), verifier_weight, min_span_score)
-                counts = numpy.where((probabilities >= gate.threshold)[:, None], kept, closed)
-                task3 = enriched.scores(counts)
-                curve.append({**gate.row(), **stream.scores(counts), "task3_relaxed_r": task3["relaxed_r"],
-                              "task3_relaxed_f": task3["relaxed_f"], "task3_strict_f": task3["strict_f"]})
+        for i in range(int(round(1 / step))):
+            gate = GateRule(round(i * step, 6), min_span_score)
+            counts = numpy.where((probabilities >= gate.threshold)[:, None], kept, closed)
+            task3 = enriched.scores(counts)
+            curve.append({**gate.row(), **stream.scores(counts), "task3_relaxed_r": task3["relaxed_r"],
+                          "task3_relaxed_f": task3["relaxed_f"], "task3_strict_f": task3["strict_f"]})
     floor = ungated["relaxed_f"] - max_task3_drop if max_task3_drop is not None else -1.0
     for row in curve:
         row["allowed"] = row["task3_relaxed_f"] >= floor
     best = best_gate([row for row in curve if row["allowed"]])
-    return GateRule(best["gate_threshold"], best["verifier_weight"], best["min_span_score"]), curve
+    return GateRule(best["gate_threshold"], best["min_span_score"]), curve
 
 
 def best_gate(rows: Sequence[Dict[str, float]]) -> Dict[str, float]:
     """The row of `tune_gate`'s curve with the best stream relaxed F1; ties go to the lowest
-    threshold and span score (the most spans kept), then to the highest verifier weight."""
-    return max(rows, key=lambda row: (row["relaxed_f"], -row["gate_threshold"], -row["min_span_score"], row["verifier_weight"]))
+    threshold and span score (the most spans kept)."""
+    return max(rows, key=lambda row: (row["relaxed_f"], -row["gate_threshold"], -row["min_span_score"]))
 
 
 def best_by_setting(curve: Sequence[Dict[str, float]]) -> List[Dict[str, float]]:
-    """The best allowed row of `tune_gate`'s curve at each verifier weight and span score (in
-    the curve's order; a setting with no allowed threshold has none): what each part adds."""
-    groups: Dict[Tuple[float, float], List[Dict[str, float]]] = {}
+    """The best allowed row of `tune_gate`'s curve at each span score (in the curve's order; a
+    span score with no allowed threshold has none): what holding back doubtful spans adds."""
+    groups: Dict[float, List[Dict[str, float]]] = {}
     for row in curve:
         if row["allowed"]:
-            groups.setdefault((row["verifier_weight"], row["min_span_score"]), []).append(row)
+            groups.setdefault(row["min_span_score"], []).append(row)
     return [best_gate(rows) for rows in groups.values()]
 
 
 def save_gate_rule(model_dir: Union[str, Path], gate: GateRule) -> str:
-    """Store a gate's threshold, verifier weight and span score in a saved pipeline's config.cfg.
+    """Store a gate's threshold and span score in a saved pipeline's config.cfg.
 
     model_dir (Union[str, Path]): The pipeline folder, changed in place.
     gate (GateRule): The settings.
     RETURNS (str): The name of the gate component.
     """
-    return save_gate_settings(model_dir, {"threshold": float(gate.threshold), "verifier_weight": float(gate.verifier_weight),
-                                          "min_span_score": float(gate.min_span_score)})
+    return save_gate_settings(model_dir, {"threshold": float(gate.threshold), "min_span_score": float(gate.min_span_score)})
 
 
 def save_gate_settings(model_dir: Union[str, Path], settings: Dict[str, object]) -> str:
@@ -377,7 +360,7 @@ def save_gate_settings(model_dir: Union[str, Path], settings: Dict[str, object])
     (the gate has no files of its own: `nlp.to_disk` writes the settings it was created with).
 
     model_dir (Union[str, Path]): The pipeline folder, changed in place.
-    settings (Dict[str, object]): Setting -> new value, e.g. {"verifier": "adr_verifier"}.
+    settings (Dict[str, object]): Setting -> new value, e.g. {"threshold": 0.4}.
     RETURNS (str): The name of the gate component.
     """
     with edited_config(model_dir) as config:

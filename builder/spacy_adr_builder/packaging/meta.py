@@ -40,7 +40,7 @@ SCORES: Dict[str, Tuple[str, ...]] = {
     "stream": ("strict_p", "strict_r", "strict_f", "relaxed_p", "relaxed_r", "relaxed_f", "e2e_relaxed_f"),
 }
 # Settings and counts kept beside the scores: not fractions, so not in the accuracy table.
-CONTEXT = ("n", "threshold", "gate_threshold", "verifier_weight", "min_span_score", "adr_rate", "false_spans_per_1000_noadr")
+CONTEXT = ("n", "threshold", "gate_threshold", "min_span_score", "adr_rate", "false_spans_per_1000_noadr")
 ROW_STAMP = ("date", "machine", "command")
 
 
