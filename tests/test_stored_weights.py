@@ -24,6 +24,7 @@ def test_bf16_weights_halve_the_linear_layers_and_keep_the_predictions(ner_pipel
     result = CliRunner().invoke(builder_app, ["store-weights", str(saved)])
     assert result.exit_code == 0, result.output
     assert "bf16 weights stored for transformer" in result.output
+    assert sorted(path.name for path in (saved / "transformer").iterdir()) == ["cfg", "model"]
 
     after = spacy.load(saved)
     weights = hf_weights(after)

@@ -63,5 +63,6 @@ def store_weights(model_dir: Union[str, Path]) -> Dict[str, int]:
         if any(model.quantize != STORED_AS_BF16 for model in models):
             continue
         stored[name] = sum(linear_weights_to_bf16(model.layers[0].shims[0]._model) for model in models)
-        nlp.get_pipe(name).to_disk(model_dir / name)
+        # As Language.to_disk writes a component: the vocab is the pipeline's, stored once
+        nlp.get_pipe(name).to_disk(model_dir / name, exclude=["vocab"])
     return stored
