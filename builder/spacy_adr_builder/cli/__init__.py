@@ -1,6 +1,8 @@
 """The `spacy-adr-builder` command line that the spaCy project (project.yml) calls: data
 conversion, encoders, training helpers, evaluation and packaging. Each command parses
 arguments and calls a plain function."""
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -9,6 +11,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+
+def command_line() -> str:
+    """RETURNS (str): The command being run, as metrics rows record it (rerunnable)."""
+    return "spacy-adr-builder " + " ".join(sys.argv[1:])
+
 
 # Commands register themselves on `app` when their modules are imported.
 from . import check_data, convert, encoders  # noqa: E402,F401

@@ -1,12 +1,11 @@
 """`spacy-adr-builder benchmark`: pipeline speed, load time and memory beside a plain HF baseline."""
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from wasabi import msg
 
-from . import app
+from . import app, command_line
 
 
 @app.command("benchmark")
@@ -55,7 +54,7 @@ def benchmark_cli(
         if "linker_mentions_per_s" in result and inference is None:
             rows.append({"task": "speed", "variant": model, "split": "linker", "mentions": result["linker_mentions"],
                          "mentions_per_s": result["linker_mentions_per_s"], "n": result["n"]})
-    write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+    write_rows(output, rows, command=command_line())
     for row in rows:
         if row["split"] != "linker":
             shown = [(k, f"{v:.3f}" if isinstance(v, float) else v) for k, v in row.items() if k not in ("task", "variant", "split")]

@@ -1,11 +1,10 @@
 """`spacy-adr-builder evaluate-ner`: SMM4H span scores of a pipeline, written to a metrics file."""
-import sys
 from pathlib import Path
 
 import typer
 from wasabi import msg
 
-from . import app
+from . import app, command_line
 
 
 @app.command("evaluate-ner")
@@ -29,7 +28,7 @@ def evaluate_ner_cli(
     except ValueError as error:
         msg.fail(str(error), exits=1)
     rows = [{"task": task, "variant": variant, "split": split, **values} for task, values in scores.items()]
-    write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+    write_rows(output, rows, command=command_line())
     for task, values in scores.items():
         msg.table(
             [(key, f"{value:.4f}" if isinstance(value, float) else value) for key, value in values.items()],

@@ -2,14 +2,13 @@
 on MedDRA or any KB (the work is done by `spacy_adr_builder.training.linker` and
 `spacy_adr_builder.evaluation.linker`)."""
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 from wasabi import msg
 
-from . import app
+from . import app, command_line
 
 
 @app.command("train-linker")
@@ -62,7 +61,7 @@ def evaluate_linker_cli(
     """acc@1 of the classifier, the metric path and their combination; search speed and memory."""
     from ..evaluation.linker import evaluate_linker
 
-    rows = evaluate_linker(linker_dir, dev, output=output, train=train, command="spacy-adr " + " ".join(sys.argv[1:]))
+    rows = evaluate_linker(linker_dir, dev, output=output, train=train, command=command_line())
     for row in rows:
         if row["task"] == "linker" and row["variant"] in ("classifier", "metric", "combined"):
             msg.text(

@@ -1,6 +1,5 @@
 """`spacy-adr-builder evaluate-stream` and `tune-gate`: span figures at a realistic ADR rate, and
 the gate's threshold and minimum span score chosen on them."""
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
@@ -8,7 +7,7 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from . import app
+from . import app, command_line
 
 SPANS_HELP = "Tweets with gold ADR spans (.spacy), e.g. corpus/task3/dev.spacy."
 NOADR_HELP = "Tweets with ADR/NoADR labels (.spacy), e.g. corpus/task2/en/dev.spacy: its NoADR tweets join the stream and its ADR share is the natural rate."
@@ -99,7 +98,7 @@ def evaluate_stream_cli(
     # tweets it shares with the tweet labels (left out of the stream as span tweets).
     agreement = {"task": "agreement", "variant": f"gold spans of {spans}", "split": f"NoADR tweets of {noadr}",
                  **annotation_agreement(spans, noadr)}
-    write_rows(output, rows + bands + [agreement], command="spacy-adr " + " ".join(sys.argv[1:]))
+    write_rows(output, rows + bands + [agreement], command=command_line())
     _show(rows)
     msg.info(
         f"Reference: {agreement['n_shared_noadr']} NoADR tweets of {noadr} are span tweets of {spans}; "
@@ -181,6 +180,6 @@ def tune_gate_cli(
              "split": "en_dev_stream_natural", **row}
             for row in by_setting
         ]
-        write_rows(curve, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+        write_rows(curve, rows, command=command_line())
         msg.good(f"Wrote {curve}")
 

@@ -1,13 +1,12 @@
 """`spacy-adr-builder tune-threshold`, `evaluate-textcat`, `predict-task2`: the
 tweet classifier after training."""
-import sys
 from pathlib import Path
 from typing import List
 
 import typer
 from wasabi import msg
 
-from . import app
+from . import app, command_line
 
 
 def _split_named(value: str) -> tuple:
@@ -56,7 +55,7 @@ def evaluate_textcat_cli(
     for split, path in named:
         scores = evaluate_textcat(nlp, path)
         rows.append({"task": "textcat", "variant": variant, "split": split, **scores})
-    write_rows(output, rows, command="spacy-adr " + " ".join(sys.argv[1:]))
+    write_rows(output, rows, command=command_line())
     msg.table(
         [(r["split"], f"{r['p']:.4f}", f"{r['r']:.4f}", f"{r['f']:.4f}", r["threshold"], r["n"]) for r in rows],
         header=("split", "P", "R", "F1", "threshold", "n"),
