@@ -22,7 +22,7 @@ NORM_TRANSFORMER_ARCH = "spacy-adr.NormTransformerModel.v1"
 TRANSFORMER_ARCHS = (NORM_TRANSFORMER_ARCH, NORM_TOK2VEC_ARCH)
 
 
-def _transformers(component) -> List[NormTransformerModel]:
+def component_transformers(component) -> List[NormTransformerModel]:
     """The norm-reading transformers in a component's model: the model itself (a shared
     transformer) or nested in it (a classifier with its own copy)."""
     model = getattr(component, "model", None)
@@ -50,7 +50,7 @@ def inference_settings(nlp: Language) -> Dict[str, Dict[str, object]]:
     """
     settings: Dict[str, Dict[str, object]] = {}
     for name, component in nlp.components:
-        transformers = _transformers(component)
+        transformers = component_transformers(component)
         if transformers:
             model = transformers[0]
             settings[name] = {"quantize": model.quantize or "fp32", "length_groups": model.length_groups}
@@ -77,7 +77,7 @@ def set_inference(
     linker_value = _check(linker_quantize, "set_inference")
     changed = []
     for name, component in nlp.components:
-        transformers = _transformers(component)
+        transformers = component_transformers(component)
         if transformers and (quantize is not None or length_groups is not None):
             for model in transformers:
                 if quantize is not None:

@@ -290,8 +290,9 @@ def tune_gate(
     """The gate with the best relaxed span F1 on the stream at `rate`: every threshold (at
     `step`) with every minimum span score given.
 
-    Ties go to the lowest threshold and span score (the most spans kept). With `max_task3_drop`, only the gates that keep the relaxed F1 of the span
-    tweets alone (the enriched Task 3 setting) within that distance of no gate are candidates.
+    Ties go to the lowest threshold and span score (the most spans kept). With
+    `max_task3_drop`, only the gates that keep the relaxed F1 of the span tweets alone (the
+    enriched Task 3 setting) within that distance of no gate are candidates.
 
     tweets (Sequence[StreamTweet]): The stream (`read_stream`).
     predictions (Sequence[PredictedTweet]): The pipeline's, gate open (`predict_stream`).

@@ -10,27 +10,14 @@ keeps them. Transformers with another setting (fp32, the int8 modes, ONNX Runtim
 as they are: int8 is computed from the fp32 weights.
 """
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, Union
 
 import spacy
 import torch
-from spacy.language import Language
 
-from spacy_adr.models.norm_transformer import NormTransformerModel
+from spacy_adr.inference_settings import component_transformers
 
 STORED_AS_BF16 = "bf16"
-
-
-def _transformers(nlp: Language) -> Dict[str, List[NormTransformerModel]]:
-    """The norm-reading transformers of each component (its model or nested in it)."""
-    found: Dict[str, List[NormTransformerModel]] = {}
-    for name, component in nlp.components:
-        model = getattr(component, "model", None)
-        if model is not None and hasattr(model, "walk"):
-            nodes = [node for node in model.walk() if isinstance(node, NormTransformerModel)]
-            if nodes:
-                found[name] = nodes
-    return found
 
 
 def linear_weights_to_bf16(module: torch.nn.Module) -> int:
@@ -59,10 +46,11 @@ def store_weights(model_dir: Union[str, Path]) -> Dict[str, int]:
     model_dir = Path(model_dir)
     nlp = spacy.load(model_dir)
     stored: Dict[str, int] = {}
-    for name, models in _transformers(nlp).items():
-        if any(model.quantize != STORED_AS_BF16 for model in models):
+    for name, component in nlp.components:
+        models = component_transformers(component)
+        if not models or any(model.quantize != STORED_AS_BF16 for model in models):
             continue
-        stored[name] = sum(linear_weights_to_bf16(model.layers[0].shims[0]._model) for model in models)
+        stored[name] = sum(linear_weights_to_bf16(model.transformer) for model in models)
         # As Language.to_disk writes a component: the vocab is the pipeline's, stored once
-        nlp.get_pipe(name).to_disk(model_dir / name, exclude=["vocab"])
+        component.to_disk(model_dir / name, exclude=["vocab"])
     return stored
