@@ -56,9 +56,9 @@ def write_dump(path: Path, n: int) -> Path:
 
 
 def build_light_pipeline(path: Path) -> Path:
-    import spacy
+    from spacy_adr.tokenizer import make_blank
 
-    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "spacy-adr.TweetTokenizer.v1"}}})
+    nlp = make_blank("en")
     nlp.add_pipe("adr_tweet_normalizer")
     nlp.add_pipe("adr_gazetteer").set_terms(ADR_TERMS)
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})

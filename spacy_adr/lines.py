@@ -17,6 +17,10 @@ BARE_CR_ADVICE = (
 _BARE_CR = re.compile("\r(?!\n)")
 # Bytes looked at to tell UTF-16: enough for a few dozen characters, little to count.
 _UTF16_SAMPLE = 1024
+# UTF-16 of a non-Latin script has a NUL only beside its spaces, digits and punctuation: one
+# NUL byte in this many still tells it, when the bytes also read as UTF-16. UTF-8 text with
+# that many NULs on one side is not text anyway.
+_UTF16_FEW_NULS = 32
 
 
 def bare_cr_pieces(line: str) -> List[str]:
@@ -34,30 +38,52 @@ def bare_cr_pieces(line: str) -> List[str]:
 
 
 def utf16_without_bom(data: Union[bytes, str]) -> Optional[str]:
-    """Whether text looks like UTF-16 read as UTF-8: a NUL byte every other byte.
+    """Whether text looks like UTF-16 read as UTF-8: NUL bytes, nearly all on one side.
 
     UTF-8 text (JSON, TSV, CSV) practically never holds NUL bytes; UTF-16 holds one beside
-    every ASCII character: after it (little endian) or before it (big endian).
+    every ASCII character: after it (little endian) or before it (big endian). Text in other
+    scripts has fewer (Cyrillic in UTF-16 is "43 04", no NUL): only its spaces, digits and
+    the JSON or tab around it bring NULs, a few in a hundred bytes.
 
     data (Union[bytes, str]): The first bytes of a file, or one line (a str is looked at as
-        UTF-8, lone surrogates included).
-    RETURNS (Optional[str]): "UTF-16LE" or "UTF-16BE" when at least a quarter of the bytes are
-        NUL and nearly all of them on one side; else None. The byte order is right only for
-        `data` that starts where the file does: a line that starts inside UTF-16LE text (its
-        LF was the first byte of a character) looks like UTF-16BE.
+        the bytes it was decoded from with "surrogateescape", else as UTF-8).
+    RETURNS (Optional[str]): "UTF-16LE" or "UTF-16BE" when there are at least 4 NUL bytes,
+        nearly all on one side, and either they are a quarter of the bytes (mostly ASCII) or
+        at least one in `_UTF16_FEW_NULS` and the bytes decode as UTF-16 of that byte order;
+        else None, also for bytes that decode as UTF-8 with non-ASCII characters (UTF-8 text
+        with stray NULs). The byte order is right only for `data` that starts where the file
+        does: a line that starts inside UTF-16LE text (its LF was the first byte of a
+        character) looks like UTF-16BE.
     """
     if isinstance(data, str):
-        data = data.encode("utf-8", "surrogatepass")
+        try:  # a line the reader decoded: its bad bytes back as they were
+            data = data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = data.encode("utf-8", "surrogatepass")
     data = data[:_UTF16_SAMPLE]
     n_nul = data.count(0)
-    if n_nul < 4 or n_nul * 4 < len(data):
+    if n_nul < 4 or n_nul * _UTF16_FEW_NULS < len(data):
         return None
     even = data[0::2].count(0)
     odd = n_nul - even
     if max(even, odd) < 0.9 * n_nul:
         return None
     # ASCII "a" is 61 00 in UTF-16LE: its NUL is at an odd offset.
-    return "UTF-16LE" if odd > even else "UTF-16BE"
+    encoding = "UTF-16LE" if odd > even else "UTF-16BE"
+    if _reads_as(data, "utf-8") and not data.isascii():
+        return None
+    if n_nul * 4 >= len(data) or _reads_as(data, encoding):
+        return encoding
+    return None
+
+
+def _reads_as(data: bytes, encoding: str) -> bool:
+    """Whether bytes decode without error (the sample may end inside a character)."""
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def utf16_advice(encoding: str = "UTF-16", *, subject: str = "the file") -> str:

@@ -8,11 +8,11 @@ by path (`code=`), so it must not import anything from the tests folder.
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 import spacy_adr  # noqa: F401  (installs Span._.meddra_term)
+from spacy_adr.tokenizer import make_blank
 
 # Lowercased term -> (MedDRA LLT code, LLT name); made up for the tests.
 TOY_CODES: Dict[str, List[str]] = {
@@ -111,9 +111,7 @@ def build_toy_pipeline(path: Path, *, gate: bool = False, raise_on: Optional[str
     raise_on (Optional[str]): Add `test_raise_on` with this marker at the end.
     RETURNS (Path): `path`.
     """
-    nlp = spacy.blank(
-        "en", config={"nlp": {"tokenizer": {"@tokenizers": "spacy-adr.TweetTokenizer.v1"}}}
-    )
+    nlp = make_blank("en")
     nlp.add_pipe("adr_tweet_normalizer")
     gazetteer = nlp.add_pipe("adr_gazetteer")
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
@@ -159,9 +157,7 @@ def build_tiny_transformer_pipeline(path: Path, bert: Path) -> Path:
     bert (Path): The tiny BERT's folder.
     RETURNS (Path): `path`.
     """
-    nlp = spacy.blank(
-        "en", config={"nlp": {"tokenizer": {"@tokenizers": "spacy-adr.TweetTokenizer.v1"}}}
-    )
+    nlp = make_blank("en")
     nlp.add_pipe("adr_tweet_normalizer")
     nlp.add_pipe("transformer", config={"model": {
         "@architectures": "spacy-adr.NormTransformerModel.v1", "name": str(bert),

@@ -6,6 +6,7 @@ import errno
 import gzip
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,22 @@ def test_gzip_corrupt_mid_member_is_never_annotated(model, tmp_path):
     assert message.startswith(f"{path}:") and "corrupt gzip data in compressed bytes 0 to" in message
     assert "checksum" in message
     assert not out.exists() and not (tmp_path / "out.jsonl.parts").exists()
+
+
+def test_gzip_corrupt_where_the_decompressor_sees_it_is_located_there(tmp_path):
+    # A changed byte near the start of a one-member gzip that inflate itself refuses: the
+    # message names the few KiB where it did, not the member's (the file's) last byte.
+    data = gzip.compress(jsonl(3000), mtime=0)
+    path = tmp_path / "in.jsonl.gz"
+    path.write_bytes(flip(data, 100))
+    with pytest.raises(InputFailure) as info:
+        annotate("no_such_model", path, tmp_path / "out.jsonl", quiet=True)
+    message = str(info.value)
+    found = re.search(r"found it invalid in compressed bytes ([\d,]+) to ([\d,]+)", message)
+    assert found, message
+    start, end = (int(number.replace(",", "")) for number in found.groups())
+    assert start <= end and 100 <= end and end - start <= 8192 and end < len(data) // 4, message
+    assert "the damage is there or before" in message
 
 
 def test_gzip_corrupt_member_is_located_by_its_member(model, tmp_path):

@@ -53,6 +53,10 @@ def stops(error: type, advice: str) -> tuple:
     return error, advice
 
 
+# Cyrillic in UTF-16 has NUL bytes only beside its spaces and the JSON around it.
+RUSSIAN = "".join(
+    '{"id": "r%d", "text": "у меня болит голова после таблетки, уже %d день"}\n' % (i, i) for i in range(5)
+)
 BZ2 = bz2.compress(b"".join(r + b"\n" for r in RECORDS) * 20)
 XZ = lzma.compress(b"".join(r + b"\n" for r in RECORDS) * 20)
 REPAIR = "repair or replace the file"
@@ -87,6 +91,7 @@ CASES = [
     case("crlf-file-cut-after-its-last-cr", "in.jsonl", R1.replace(b"\n", b"\r\n") + RECORDS[1] + b"\r", 2),
     case("one-record-ending-in-cr", "in.jsonl", RECORDS[0] + b"\r", 1),
     case("cr-inside-a-json-line", "in.jsonl", b'{"id": 1, "text": "one\rtwo"}\r\n{"id": 2,\r"text": "three"}\n', 2),
+    case("cr-around-an-object-in-a-string", "in.jsonl", b'{"id": 1, "text": "a\r{}\rb"}\n' + R2, 2),
     case("blank-lines", "in.jsonl", b"\n" + R1 + b"\n\n   \n\t\r\n" + R2 + b"\n", 2),
     case("only-blank-lines", "in.jsonl", b"\n\n  \r\n", 0),
     case("empty-file", "in.jsonl", b"", 0),
@@ -113,6 +118,9 @@ CASES = [
     case("bare-cr-tsv", "in.tsv", b"id\ttext\rt1\ta headache\rt2\tdry mouth\r", stops(InputError, "convert")),
     case("utf16le-without-bom", "in.jsonl", (R1 + R2).decode().encode("utf-16-le"), stops(InputError, "re-encode")),
     case("utf16be-without-bom-tsv", "in.tsv", b"id\ttext\nt1\ta headache\n".decode().encode("utf-16-be"), stops(InputError, "re-encode")),
+    case("utf16le-cyrillic-without-bom", "in.jsonl", RUSSIAN.encode("utf-16-le"), stops(InputError, "re-encode")),
+    case("utf16be-cyrillic-without-bom", "in.jsonl", RUSSIAN.encode("utf-16-be"), stops(InputError, "re-encode")),
+    case("bare-cr-jsonl-first-record-bad", "in.jsonl", b'{"id": "t0", "text": cut\r' + b"\r".join(RECORDS) + b"\r", stops(InputError, "convert")),
     case("repeated-text-header-tsv", "in.tsv", b"id\ttext\tid\ttext\nt1\tfine\tt2\ta headache\n", stops(InputError, "rename the others")),
     case("repeated-id-header-csv", "in.csv", b"id,text,id\nt1,a headache,t2\n", stops(InputError, "rename the others")),
     case("empty-file-named-gz", "in.jsonl.gz", b"", stops(InputError, "the file is empty")),  # line 0: the whole file
@@ -224,6 +232,14 @@ def test_utf16_part_further_on_is_errors_that_name_it(nlp, tmp_path):
     assert [o["id"] for o in outputs] == ["t1"]
     assert [e["line"] for e in errors] == [2, 3]
     assert all("not UTF-8 text" in e["reason"] for e in errors)
+
+
+def test_utf8_line_after_a_utf16_part_is_named_for_its_nul(nlp, tmp_path):
+    # A UTF-16LE part ends in "\n\x00": the UTF-8 record after it starts with that NUL.
+    outputs, errors = run(nlp, tmp_path, "in.jsonl", R1 + R2.decode().encode("utf-16-le") + R3)
+    assert [o["id"] for o in outputs] == ["t1"]
+    assert [e["line"] for e in errors] == [2, 3]
+    assert "starts with a NUL byte" in errors[1]["reason"] and "UTF-16" in errors[1]["reason"]
 
 
 def test_messages_of_bad_records(nlp, tmp_path):

@@ -45,3 +45,23 @@ def test_utf16_detector_and_bare_cr_pieces():
     assert utf16_without_bom("tweet with one NUL \x00 in it".encode()) is None
     assert bare_cr_pieces("a\rb\r\n") == ["a", "b"]
     assert bare_cr_pieces("one line\r\n") == ["one line"]
+
+
+RUSSIAN = '{"id": 7, "text": "у меня болит голова после таблетки, третий день подряд"}\n'
+
+
+@pytest.mark.parametrize("encoding,name", [("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE")])
+def test_utf16_of_non_latin_text_is_told(encoding, name):
+    # Cyrillic in UTF-16 has no NUL bytes (U+0443 is 43 04), only its spaces and the JSON
+    # around it do: far fewer than a quarter of the bytes.
+    data = RUSSIAN.encode(encoding)
+    assert data.count(0) * 4 < len(data)
+    assert utf16_without_bom(data) == name
+    # A line as the reader holds it: decoded as UTF-8 with bad bytes escaped.
+    assert utf16_without_bom("é, ü: déjà vu\n".encode(encoding).decode("utf-8", "surrogateescape")) == name
+
+
+def test_utf8_text_with_stray_nuls_is_not_taken_for_utf16():
+    assert utf16_without_bom(RUSSIAN.replace(" ", "\x00", 4).encode("utf-8")) is None
+    # NULs on one side, but the rest is UTF-8 beyond ASCII, which UTF-16 practically never is.
+    assert utf16_without_bom("a\x00b\x00c\x00d\x00 ü\n".encode()) is None

@@ -20,16 +20,18 @@ byte order mark at the start of the file, and of any JSON line, is dropped):
 Text that is not lines of UTF-8 is named as what it seems to be, not reported as bad JSON or
 mangled columns:
 - Bare-CR line ends (old Mac). A bare `\\r` is text today (inside a JSON string or a tweet it
-  is one), so the file's lines are not split there. Where the first line of the file holds a
-  record (a JSON object, a header with the text column) followed by a bare `\\r` and more,
-  the file uses bare CRs as line ends: `InputError` at that line, before any record. Further
-  on, a line that breaks the same way stays one error record (it is one line) whose reason
-  names bare-CR line ends and how many records it seems to hold; the CSV reader names them
-  for a bare `\\r` outside quotes. A table's header line (TSV or CSV) is never allowed a
-  bare `\\r`: no column name holds one.
+  is one), so the file's lines are not split there. Where the first line of the file holds
+  whole records (JSON objects; the first may be a broken one) or the header with the text
+  column between bare `\\r`s, the file uses bare CRs as line ends: `InputError` at that
+  line, before any record. Further on, a line that breaks the same way stays one error
+  record (it is one line) whose reason names bare-CR line ends and how many records it seems
+  to hold; the CSV reader names them for a bare `\\r` outside quotes. A table's header line
+  (TSV or CSV) is never allowed a bare `\\r`: no column name holds one.
 - UTF-16 without a byte order mark (a NUL byte every other byte; with one, `sources` refuses
-  it): `InputError` at line 1 when the file starts so; a line further on that looks so (or
-  holds only NULs, the rest of a UTF-16 line end) is one error record saying so.
+  it), also UTF-16 of a non-Latin script, which has NULs only beside its spaces, digits and
+  punctuation: `InputError` at line 1 when the file starts so; a line further on that looks
+  so (or holds only NULs, or starts with one: the rest of a UTF-16 line end) is one error
+  record saying so.
 """
 import csv
 import json
@@ -171,14 +173,22 @@ def _check_start(path: Path, head: bytes, *, fmt: str, encoding: str, text_field
     if utf16 is not None:
         raise InputError(path, 1, utf16_advice(utf16))
     for number, line in enumerate(head.split(b"\n"), start=1):
-        pieces = bare_cr_pieces(line.decode(encoding, errors="surrogateescape"))
+        text = line.decode(encoding, errors="surrogateescape")
+        pieces = bare_cr_pieces(text)
         if not pieces:
             continue
-        # The first line alone decides: a bare \r further on may be a tweet's, and the first
-        # line of a bare-CR file is a whole record (or the header), then a \r, then more.
-        if len(pieces) > 1 and _is_first_record(pieces[0], fmt=fmt, text_field=text_field):
-            what = "a whole record" if fmt == "jsonl" else "the whole header"
-            raise InputError(path, number, f"the line holds {what} and more after a bare CR (\\r); {BARE_CR_ADVICE}")
+        # The first line alone decides: a bare \r further on may be a tweet's. The first line
+        # of a bare-CR file holds whole records (or the header) between its \r's (the first
+        # may be a broken one); a record holds a \r only inside a string, which leaves no
+        # whole object on either side, unless the string holds one: then the line is one.
+        if len(pieces) > 1 and not (fmt == "jsonl" and _is_json_object(text)):
+            whole = sum(_is_first_record(piece, fmt=fmt, text_field=text_field) for piece in pieces)
+            if whole:
+                what = f"{whole} whole JSON objects" if fmt == "jsonl" else "the whole header"
+                raise InputError(
+                    path, number, f"the line holds {what} in {len(pieces)} pieces separated by bare "
+                    f"CRs (\\r); {BARE_CR_ADVICE}"
+                )
         return
 
 
@@ -336,6 +346,9 @@ def _not_json_lines(line: str) -> Optional[str]:
     utf16 = _utf16_reason(line)
     if utf16 is not None:
         return utf16
+    if line.startswith("\x00"):
+        # A UTF-16LE part ends in "\n\x00": the line after it starts with that NUL.
+        return "not UTF-8 text: the line starts with a NUL byte (the end of a UTF-16 line end before it?)"
     pieces = bare_cr_pieces(line)
     if len(pieces) > 1:
         n_objects = sum(_is_json_object(piece) for piece in pieces)
