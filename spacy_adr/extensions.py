@@ -37,3 +37,9 @@ if not Span.has_extension("adr_score"):
 # it decided nothing (the NER found no ADR span, or the gate is off).
 if not Doc.has_extension("adr_gate_open"):
     Doc.set_extension("adr_gate_open", default=None)
+
+# The drug an ADR span is about (written by `adr_drug_mentions` on the ADR spans of doc.ents):
+# the normalised name of one of the tweet's drug mentions (doc.spans["drugs"], each with the
+# normalised name as kb_id_), chosen by the component's rule; None when the tweet names none.
+if not Span.has_extension("drug"):
+    Span.set_extension("drug", default=None)

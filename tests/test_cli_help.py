@@ -13,7 +13,7 @@ BUILD_COMMANDS = sorted(get_command(builder_app).commands)
 
 
 def test_users_see_only_the_commands_of_a_built_pipeline():
-    assert USER_COMMANDS == ["annotate", "annotate-distributed", "report", "serve", "set-inference"]
+    assert USER_COMMANDS == ["annotate", "annotate-distributed", "report", "serve", "set-inference", "signals"]
     assert {"convert", "train-linker", "tune-gate", "benchmark", "package-meta"} <= set(BUILD_COMMANDS)
     assert not set(USER_COMMANDS) & set(BUILD_COMMANDS)
 

@@ -83,7 +83,7 @@ def test_all_workflow_on_fixture_data(tmp_path):
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         # One transformer, shared by the NER and the classifier; the linker's own small encoder
         assert loaded.stdout.split("\n")[:2] == [
-            "['adr_gazetteer', 'adr_meddra_linker', 'adr_span_gate', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True"
+            "['adr_drug_mentions', 'adr_gazetteer', 'adr_meddra_linker', 'adr_span_gate', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True"
             " [] [('adr_meddra_linker', 'fp32'), ('transformer', 'bf16')] ['ner', 'textcat']",
             "True",
         ]
@@ -119,7 +119,7 @@ def test_all_workflow_on_fixture_data(tmp_path):
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert loaded.returncode == 0, loaded.stderr[-3000:]
         assert loaded.stdout.strip() == (
-            "['adr_tweet_normalizer', 'adr_gazetteer', 'transformer', 'ner', 'textcat', 'adr_meddra_linker', 'adr_span_gate']"
+            "['adr_tweet_normalizer', 'adr_gazetteer', 'transformer', 'ner', 'textcat', 'adr_meddra_linker', 'adr_span_gate', 'adr_drug_mentions']"
             " True [] [('adr_meddra_linker', 'fp32'), ('transformer', 'bf16')] ['ner', 'textcat']"
         )
     finally:
@@ -206,7 +206,7 @@ def check_all_workflow_outputs(project: Path) -> None:
     trf_contents = json.loads((project / "metrics" / "wheel_contents_trf.json").read_text())
     assert trf_contents["ok"] and [len(wheel["data_files_inside"]) for wheel in trf_contents["wheels"]] == [0]
     en_wheel, xx_wheel = contents["wheels"]
-    assert {t["factory"] for t in en_wheel["terminology"]} == {"adr_meddra_linker", "adr_gazetteer"}
+    assert {t["factory"] for t in en_wheel["terminology"]} == {"adr_meddra_linker", "adr_gazetteer", "adr_drug_mentions"}
     assert any(m["name"] == "kb.tsv" and m["lines"] > 1 for t in en_wheel["terminology"] for m in t["members"])
     assert xx_wheel["terminology"] == [] and xx_wheel["files"] == len(xx_wheel["members"]) > 0
     assert [strings["strings"] > 0 for strings in en_wheel["vocab_strings"]] == [True]

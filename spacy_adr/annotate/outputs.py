@@ -15,6 +15,7 @@ from spacy.tokens import Doc, Span
 from .. import extensions  # noqa: F401  (installs Span._.meddra_term, Span._.adr_score)
 from ..classification import adr_threshold  # noqa: F401  (part of this module's API)
 from .chunks import errors_path_for  # noqa: F401  (part of this module's API)
+from ..pipeline.drug_mentions import DRUGS_KEY
 from ..pipeline.span_gate import CANDIDATES_KEY
 from .cleaning import clean_text, printable_id
 from .inputs import InputRecord
@@ -90,13 +91,23 @@ def build_record(
 
 
 def span_record(ent: Span) -> Dict[str, Any]:
-    """The record of one ADR span: offsets, text, label, confidence, MedDRA code and term."""
+    """The record of one ADR span: offsets, text, label, confidence, MedDRA code and term;
+    `meddra_pt` and `meddra_pt_term` (the LLT's Preferred Term) when the MedDRA linker gave
+    them; `drug` (the normalised name of the drug it is about, None when the tweet names
+    none) when the pipeline has `adr_drug_mentions`, which always sets doc.spans["drugs"]."""
     span = _candidate_record(ent)
     span["meddra_code"] = ent.kb_id_ or None
     span["meddra_term"] = ent._.meddra_term or None
     # Set by the MedDRA linker, which may be absent from a pipeline (and from this install).
     if Span.has_extension("link_method"):
         span["link_method"] = ent._.link_method or None
+    # Only where set, so that records of pipelines without them keep their keys; a missing
+    # key tells "not looked for" from None's "none found".
+    if ent._.meddra_pt:
+        span["meddra_pt"] = ent._.meddra_pt
+        span["meddra_pt_term"] = ent._.meddra_pt_term or None
+    if DRUGS_KEY in ent.doc.spans:
+        span["drug"] = ent._.drug
     return span
 
 

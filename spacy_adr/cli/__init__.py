@@ -10,4 +10,4 @@ app = typer.Typer(
 )
 
 # Commands register themselves on `app` when their modules are imported.
-from . import annotate, inference, report, serve  # noqa: E402,F401
+from . import annotate, inference, report, serve, signals  # noqa: E402,F401

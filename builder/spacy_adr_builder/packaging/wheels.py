@@ -34,6 +34,7 @@ TERMINOLOGY_FACTORIES: Dict[str, str] = {
         "(vectors of the names and of training mentions, with their codes)"
     ),
     "adr_gazetteer": "term list: terms.txt (lexicon terms and MedDRA LLT names, one a line)",
+    "adr_drug_mentions": "drug lexicon: lexicon.tsv (drug names from Task 3 train, CADEC and WebMD, each with its normalised drug)",
 }
 # Members whose lines are counted in the report (a term or a concept a line).
 COUNTED_SUFFIXES = (".tsv", ".txt")
