@@ -139,8 +139,10 @@ def test_the_runtime_imports_without_the_build_and_option_libraries():
         ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         for path in (ROOT / "spacy_adr").rglob("*.py")
     )
-    # `spacy-adr report` draws with matplotlib, its extra: its modules come last, allowed it.
-    report = [m for m in modules if m.startswith("spacy_adr.report")]
+    # `spacy-adr report` and the page of `spacy-adr signals` draw with matplotlib, the report
+    # extra: their modules come last, allowed it.
+    drawing = ("spacy_adr.report", "spacy_adr.signals.page", "spacy_adr.signals.plots")
+    report = [m for m in modules if m.startswith(drawing)]
     modules = [m for m in modules if m not in report]
     blocked = ["spacy_adr_builder", "onnx", "onnxruntime", "openpyxl", "matplotlib", "dask", "distributed",
                "fastapi", "uvicorn", "playwright"]
