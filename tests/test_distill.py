@@ -48,18 +48,19 @@ def test_label_distill_soft_targets_and_spans(tmp_path, teacher):
     ])
     test = _corpus(tmp_path, "test", [("headache again", None), ("fine today", None)])
     dev = _corpus(tmp_path, "dev", [("A dev tweet with a headache", 1.0)])
-    docs, counts = label_distill(teacher, read_texts([train, test]), exclude=[dev], gold_weight=0.5)
+    docs, counts = label_distill(teacher, read_texts([train, test]), exclude=[dev])
     by_text = {doc.text: doc for doc in docs}
     assert counts["texts"] == 6 and counts["left_out"] == 1 and counts["with_gold"] == 3
     assert set(by_text) == {"this drug gave me a headache", "no headache at all today",
                             "i feel sick after it", "headache again", "fine today"}
-    assert by_text["this drug gave me a headache"].cats["ADR"] == pytest.approx(0.95)
+    assert by_text["this drug gave me a headache"].cats["ADR"] == 1.0
     assert [e.text for e in by_text["this drug gave me a headache"].ents] == ["headache"]
-    assert by_text["no headache at all today"].cats["ADR"] == pytest.approx(0.45)
+    assert by_text["no headache at all today"].cats["ADR"] == 0.0
     assert not by_text["no headache at all today"].has_annotation("ENT_IOB")
     assert not by_text["i feel sick after it"].has_annotation("ENT_IOB")
-    # Without gold the teacher decides alone
-    assert by_text["headache again"].cats["ADR"] == pytest.approx(0.9)
+    # Without gold the teacher decides (at its threshold, 0.5 when it has none)
+    assert by_text["headache again"].cats["ADR"] == 1.0
+    assert by_text["fine today"].cats["ADR"] == 0.0
     assert [e.text for e in by_text["headache again"].ents] == ["headache"]
     assert not by_text["fine today"].has_annotation("ENT_IOB")
     assert counts["with_spans"] == 2 and counts["spans"] == 2
@@ -70,8 +71,3 @@ def test_label_distill_soft_targets_and_spans(tmp_path, teacher):
     assert [doc.text for doc in loaded] == [doc.text for doc in docs]
     assert all(doc.user_data[DISTILLED_KEY] for doc in loaded)
     assert loaded[0].ents[0].text == "headache"
-
-
-def test_label_distill_rejects_bad_weight(teacher):
-    with pytest.raises(ValueError, match="gold_weight"):
-        label_distill(teacher, [("x", None)], gold_weight=1.5)

@@ -15,20 +15,17 @@ def label_distill_cli(
     data: List[Path] = typer.Argument(..., help="Corpora (.spacy) of tweets to label, with gold tweet labels (Task 2 en train) or without (Task 2 en test).", exists=True),
     output: Path = typer.Option(..., "--output", "-o", help="The labelled corpus (.spacy)."),
     exclude: List[Path] = typer.Option([], "--exclude", help="Corpora (.spacy) whose tweets are left out (the dev sets); repeatable.", exists=True),
-    gold_weight: float = typer.Option(0.5, "--gold-weight", help="Weight of the gold tweet label in the soft target, in [0, 1]; the teacher's probability has the rest."),
     metrics: Path = typer.Option(Path("metrics/distill_en.json"), "--metrics", help="Metrics file for the counts."),
 ) -> None:
-    """Soft tweet labels and ADR spans from a teacher pipeline, for a student core."""
+    """Tweet labels (where gold has none) and ADR spans from a teacher pipeline, for a student core."""
     import spacy
 
     from ..corpora.distill import label_distill, read_texts, save_docs
     from spacy_adr.metrics import write_rows
 
-    if not 0.0 <= gold_weight <= 1.0:
-        msg.fail(f"--gold-weight must be in [0, 1], got {gold_weight}", exits=1)
     texts = read_texts(data)
     msg.info(f"Labelling {len(texts)} tweets of {', '.join(map(str, data))} with {teacher}")
-    docs, counts = label_distill(spacy.load(teacher), texts, exclude=exclude, gold_weight=gold_weight)
+    docs, counts = label_distill(spacy.load(teacher), texts, exclude=exclude)
     save_docs(docs, output)
     write_rows(metrics, [{"task": "distill", "variant": str(teacher), "split": output.stem, **counts}], command=command_line())
     msg.good(f"{output}: {len(docs)} tweets, {counts['spans']} teacher spans on {counts['with_spans']} of them "

@@ -4,8 +4,9 @@ The fast package's MiniLM core learns mentions from Task 3's 1,200 tweets only; 
 package (a base-size encoder) knows more, and can tell it on the ~25,000 Task 2 tweets that
 no one marked mentions on. Each tweet becomes a training document with:
 
-- `cats[label]`: a soft target, `gold_weight * gold + (1 - gold_weight) * teacher`, or the
-  teacher's probability alone where there is no gold label (a test set's tweets);
+- `cats[label]`: the gold label, or the teacher's decision at its own threshold where there
+  is no gold label (a test set's tweets). spaCy's `textcat_multilabel` takes only 0 or 1 as
+  gold (E851), so the teacher's probability itself is not passed on;
 - entities: the teacher's (gated) ADR spans, every other token outside, on tweets that are
   ADR by gold or, without gold, by the teacher's own threshold. Other tweets keep their
   entities missing: `spacy-adr.MultiTaskCorpus.v1` turns some of the NoADR ones into
@@ -49,23 +50,19 @@ def label_distill(
     *,
     exclude: Sequence[Union[str, Path]] = (),
     label: str = "ADR",
-    gold_weight: float = 0.5,
     batch_size: int = 64,
 ) -> Tuple[List[Doc], Dict[str, float]]:
-    """Documents carrying the teacher's tweet probability (soft cats) and its ADR spans.
+    """Documents carrying the teacher's tweet labels (where gold has none) and its ADR spans.
 
     teacher (Language): The accurate pipeline: writes `doc.cats[label]` and `doc.ents`.
     texts (Sequence[Tuple[str, Optional[float]]]): (text, gold label or None), `read_texts`.
     exclude (Sequence[Union[str, Path]]): `.spacy` corpora (the dev sets) whose tweets are
         left out.
     label (str): The tweet category and entity label.
-    gold_weight (float): Weight of the gold class in the soft target, in [0, 1].
     batch_size (int): Batch size of the teacher's `nlp.pipe`.
     RETURNS (Tuple[List[Doc], Dict[str, float]]): The documents (tokenised by the teacher) and
         counts: texts read, left out, with gold, with spans, spans, seconds.
     """
-    if not 0.0 <= gold_weight <= 1.0:
-        raise ValueError(f"gold_weight must be in [0, 1], got {gold_weight}")
     threshold = adr_threshold(teacher, label)
     threshold = 0.5 if threshold is None else threshold
     excluded = read_tweet_keys(list(exclude))
@@ -75,10 +72,9 @@ def label_distill(
     n_spans = n_with_spans = 0
     for (_, gold), predicted in zip(kept, teacher.pipe((text for text, _ in kept), batch_size=batch_size)):
         probability = float(predicted.cats.get(label, 0.0))
-        target = probability if gold is None else gold_weight * gold + (1.0 - gold_weight) * probability
         is_adr = probability >= threshold if gold is None else gold >= 0.5
         doc = teacher.make_doc(predicted.text)
-        doc.cats = {label: target}
+        doc.cats = {label: 1.0 if is_adr else 0.0}
         spans = [(ent.start_char, ent.end_char) for ent in predicted.ents if ent.label_ == label]
         if is_adr and spans:
             ents = [doc.char_span(start, end, label=label, alignment_mode="expand") for start, end in spans]
