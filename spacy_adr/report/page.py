@@ -58,24 +58,39 @@ def render_page(report: Dict[str, Any], sections: List[str]) -> str:
     RETURNS (str): The page.
     """
     data_rows = [[d["name"], d["path"], d["n"], d["date"]] for d in report["data"]]
-    meta = table(None, [
+    name = f"{esc(report['model'])} {esc(report['version'])}"
+    meta = [
         ["package", report["model"]],
         ["version", report["version"]],
         ["pipeline", ", ".join(report["pipe_names"])],
         ["made", report["date"]],
         ["command", report["command"]],
         ["machine", report["machine"]],
-    ]).replace("<table>", '<table class="meta">', 1)
+    ]
+    data = (
+        f"<h3>Data</h3>\n{table(['split', 'file', 'tweets', 'file date'], data_rows)}\n"
+        '<p class="note">This page quotes development tweets: keep it local.</p>\n'
+    )
+    return html_page(f"spacy_adr report: {name}", f"Evaluation report: {name}", meta, [data, *sections])
+
+
+def html_page(title: str, heading: str, meta: Sequence[Sequence[Any]], sections: Sequence[str]) -> str:
+    """A page of the report's style: a heading, a table of what made it, then its sections.
+
+    title (str): The page title, HTML-escaped.
+    heading (str): The first heading, HTML-escaped.
+    meta (Sequence[Sequence[Any]]): (field, value) rows of the table under the heading.
+    sections (Sequence[str]): HTML of each section, in order.
+    RETURNS (str): The page.
+    """
+    head = table(None, meta).replace("<table>", '<table class="meta">', 1)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>spacy_adr report: {esc(report['model'])} {esc(report['version'])}</title>
+<title>{title}</title>
 <style>{STYLE}</style></head>
 <body>
-<h1>Evaluation report: {esc(report['model'])} {esc(report['version'])}</h1>
-{meta}
-<h3>Data</h3>
-{table(["split", "file", "tweets", "file date"], data_rows)}
-<p class="note">This page quotes development tweets: keep it local.</p>
+<h1>{heading}</h1>
+{head}
 {''.join(sections)}
 </body></html>
 """

@@ -3,7 +3,7 @@ style and with its table and section helpers (`spacy_adr.report.page`). It names
 MedDRA terms only, never a tweet."""
 from typing import Any, Dict, List, Sequence
 
-from ..report.page import STYLE, images, section, table
+from ..report.page import html_page, images, section, table
 
 # Signals listed on the page (the CSV has every pair).
 N_TOP_SIGNALS = 50
@@ -74,21 +74,11 @@ def render_signals_page(meta: Dict[str, Any], sections: List[str]) -> str:
     sections (List[str]): HTML of each section, in order.
     RETURNS (str): The page.
     """
-    head = table(None, [
+    return html_page("spacy_adr signals", "Drug-event signals", [
         ["inputs", ", ".join(meta["inputs"])],
         ["events", "MedDRA Preferred Terms" if meta["level"] == "pt" else "the spans' own codes (LLT)"],
         ["minimum count", meta["min_count"]],
         ["made", meta["date"]],
         ["command", meta["command"]],
         ["machine", meta["machine"]],
-    ]).replace("<table>", '<table class="meta">', 1)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>spacy_adr signals</title>
-<style>{STYLE}</style></head>
-<body>
-<h1>Drug-event signals</h1>
-{head}
-{''.join(sections)}
-</body></html>
-"""
+    ], sections)
