@@ -22,4 +22,4 @@ def command_line() -> str:
 # Commands register themselves on `app` when their modules are imported.
 from . import check_data, convert, encoders  # noqa: E402,F401
 from . import evaluate, linker, stream, textcat  # noqa: E402,F401
-from . import benchmark, drugs, release  # noqa: E402,F401
+from . import benchmark, cross_validation, drugs, release  # noqa: E402,F401
