@@ -31,7 +31,12 @@ def make_fixture_data_dir(root: Path) -> Path:
     make_zip(root / "cadec" / "CADEC.v2.zip", fixture_files())
     (root / "psytar").mkdir(parents=True)
     write_xlsx(root / "psytar" / "PsyTAR_dataset.xlsx", sample())
-    copy("rudrec/rudrec_sample.json", "rudrec/rudrec_annotated.json")
+    # six reviews, so that the five cross-validation folds by review each hold one
+    (root / "rudrec").mkdir(parents=True)
+    (root / "rudrec" / "rudrec_annotated.json").write_bytes(
+        (FIXTURES / "rudrec" / "rudrec_sample.json").read_bytes()
+        + (FIXTURES / "rudrec" / "rudrec_more_reviews.json").read_bytes()
+    )
     copy("meddra/llt.tsv", "meddra/llt.tsv")
     copy("lexicons/adr_lexicon.txt", "lexicons/kfu_chemtextmining_vocabularies/adr_lexicon.txt")
     for path in sorted((FIXTURES / "smm4h2017").rglob("*.txt")):
