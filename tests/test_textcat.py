@@ -58,6 +58,25 @@ def test_balanced_corpus_keeps_positives_and_redraws_negatives(tmp_path):
     assert len(list(everything(nlp))) == 33
 
 
+def test_balanced_corpus_repeats_weight_the_files(tmp_path):
+    en = write_corpus(tmp_path / "en.spacy", [("en pos", 1.0)] + [(f"en neg {i}", 0.0) for i in range(20)])
+    ru = write_corpus(tmp_path / "ru.spacy", [("ru pos", 1.0)] + [(f"ru neg {i}", 0.0) for i in range(20)])
+    make = spacy.registry.readers.get("spacy-adr.BalancedCorpus.v1")
+    nlp = spacy.blank("xx")
+    for seed in range(5):
+        texts = [eg.reference.text for eg in make([en, ru], negative_ratio=3.0, seed=seed, repeats=[1, 2])(nlp)]
+        assert texts.count("en pos") == 1 and texts.count("ru pos") == 2
+        # the six negatives are drawn once from both files; each Russian one then comes twice
+        en_negatives = [t for t in texts if t.startswith("en neg")]
+        ru_negatives = [t for t in texts if t.startswith("ru neg")]
+        assert len(en_negatives) + len(ru_negatives) // 2 == 6
+        assert all(ru_negatives.count(t) == 2 for t in ru_negatives)
+    with pytest.raises(ValueError, match="one number >= 1 per path"):
+        make([en, ru], repeats=[1])
+    with pytest.raises(ValueError, match="one number >= 1 per path"):
+        make([en, ru], repeats=[1, 0])
+
+
 def test_balanced_corpus_errors(tmp_path):
     make = spacy.registry.readers.get("spacy-adr.BalancedCorpus.v1")
     with pytest.raises(ValueError, match="missing.spacy"):

@@ -27,9 +27,14 @@ def balanced_corpus_v1(
     negative_ratio: float = 3.0,
     seed: int = 0,
     limit: int = 0,
+    repeats: List[int] = [],
 ) -> Callable[[Language], Iterator[Example]]:
     """Every positive of `label` and `negative_ratio` negatives per positive, re-drawn and
     shuffled on every call.
+
+    `repeats` weights the files in the mix: with [1, 2, 1] for the en, ru and fr train sets,
+    every Russian document of a pass (its positives and the negatives drawn from it) comes
+    twice, so Russian has more weight in a bilingual classifier than its size gives it.
 
     A document is positive when `doc.cats[label] >= 0.5`; documents without the label in
     `doc.cats` count as negatives.
@@ -39,6 +44,8 @@ def balanced_corpus_v1(
     negative_ratio (float): Negatives drawn per positive on each pass; 0 keeps all negatives.
     seed (int): Seed of the sampler; pass i draws from `Random(seed + i)`.
     limit (int): Read at most this many documents from each file; 0 reads all.
+    repeats (List[int]): How often each file's documents of a pass appear, one number per
+        path; empty: once each.
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus reader.
     """
     missing = [str(path) for path in paths if not Path(path).exists()]
@@ -46,7 +53,11 @@ def balanced_corpus_v1(
         raise ValueError(f"spacy-adr.BalancedCorpus.v1: corpus not found: {', '.join(missing)}")
     if negative_ratio < 0:
         raise ValueError(f"spacy-adr.BalancedCorpus.v1: negative_ratio must be >= 0, got {negative_ratio}")
+    if repeats and (len(repeats) != len(paths) or min(repeats) < 1):
+        raise ValueError(f"spacy-adr.BalancedCorpus.v1: repeats needs one number >= 1 per path "
+                         f"({len(paths)} paths), got {repeats}")
     corpora = [Corpus(path, limit=limit) for path in paths]
+    copies = list(repeats) or [1] * len(paths)
     passes = 0
 
     def read(nlp: Language) -> Iterator[Example]:
@@ -55,14 +66,15 @@ def balanced_corpus_v1(
         passes += 1
         positives: List[Example] = []
         negatives: List[Example] = []
-        for corpus in corpora:
+        # (example, its file's number of copies): the sample is drawn once, then repeated
+        for corpus, n_copies in zip(corpora, copies):
             for eg in corpus(nlp):
                 is_positive = eg.reference.cats.get(label, 0.0) >= 0.5
-                (positives if is_positive else negatives).append(eg)
+                (positives if is_positive else negatives).append((eg, n_copies))
         if negative_ratio and positives:
             wanted = min(len(negatives), round(negative_ratio * len(positives)))
             negatives = rng.sample(negatives, wanted)
-        examples = positives + negatives
+        examples = [eg for eg, n_copies in positives + negatives for _ in range(n_copies)]
         rng.shuffle(examples)
         yield from examples
 

@@ -87,6 +87,7 @@ def multitask_corpus_v1(
     exclude: List[Path] = [],
     seed: int = 0,
     limit: int = 0,
+    class_repeats: List[int] = [],
 ) -> Callable[[Language], Iterator[Example]]:
     """Every span-annotated document `span_repeats` times, plus the classification documents
     balanced as by `spacy-adr.BalancedCorpus.v1` (all positives, `negative_ratio` fresh
@@ -109,6 +110,9 @@ def multitask_corpus_v1(
         documents with the same text (`tweet_key`) are dropped.
     seed (int): Seed of the sampler and of the shuffle.
     limit (int): Read at most this many documents from each file; 0 reads all.
+    class_repeats (List[int]): How often each classification file's documents of a pass
+        appear, one number per class path (e.g. [1, 2, 1] doubles Russian in en + ru + fr);
+        empty: once each.
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus reader.
     """
     missing = [str(path) for path in [*span_paths, *exclude] if not Path(path).exists()]
@@ -120,7 +124,8 @@ def multitask_corpus_v1(
         raise ValueError(f"spacy-adr.MultiTaskCorpus.v1: ner_negative_ratio must be >= 0, got {ner_negative_ratio}")
     span_corpora = [Corpus(path, limit=limit) for path in span_paths]
     classified = balanced_corpus_v1(
-        class_paths, label=label, negative_ratio=negative_ratio, seed=seed, limit=limit
+        class_paths, label=label, negative_ratio=negative_ratio, seed=seed, limit=limit,
+        repeats=class_repeats,
     )
     excluded = read_tweet_keys(exclude)
     passes = 0
