@@ -46,6 +46,22 @@ def test_multitask_corpus_labels_span_docs_and_balances_class_docs(tmp_path):
     assert len(read_all(dev)) == 2 + 11
 
 
+def test_multitask_corpus_draws_span_documents_without_mentions(tmp_path):
+    marked = ["[sick] from pill", "[rash] again"] + [f"fine day {i}" for i in range(10)]
+    spans = write_span_corpus(tmp_path / "spans.spacy", marked)
+    make = spacy.registry.readers.get("spacy-adr.MultiTaskCorpus.v1")
+    reader = make([spans], [], span_repeats=3, span_negative_ratio=1.5, seed=0)
+    passes = [read_all(reader) for _ in range(3)]
+    for rows in passes:
+        texts = [text for text, _, _ in rows]
+        # both documents with a mention, three without, each three times
+        assert texts.count("sick from pill") == texts.count("rash again") == 3
+        assert len(texts) == 3 * (2 + 3) and len(set(texts)) == 5
+    assert len({tuple(sorted(text for text, _, _ in rows)) for rows in passes}) > 1  # re-drawn
+    # the default keeps every span document
+    assert len(read_all(make([spans], []))) == 12
+
+
 def test_multitask_corpus_never_trains_on_excluded_tweets(tmp_path):
     spans = write_span_corpus(tmp_path / "spans.spacy", ["[sick] from pill", "dose felt fine"])
     classes = write_corpus(tmp_path / "classes.spacy", [("Pos  tweet", 1.0), ("neg tweet", 0.0)])

@@ -74,6 +74,20 @@ def mark_ner_negatives(examples: List[Example], label: str, wanted: int) -> int:
     return marked
 
 
+def draw_span_negatives(examples: List[Example], label: str, ratio: float, rng: random.Random) -> List[Example]:
+    """Every span document with a mention and `ratio` without one per document with one.
+
+    examples (List[Example]): Span documents whose `cats[label]` says whether they have a mention.
+    label (str): The tweet category.
+    ratio (float): Documents without a mention per document with one.
+    rng (random.Random): The pass's sampler.
+    RETURNS (List[Example]): The documents with a mention, then the drawn ones.
+    """
+    with_mention = [eg for eg in examples if eg.reference.cats[label] >= 0.5]
+    without = [eg for eg in examples if eg.reference.cats[label] < 0.5]
+    return with_mention + rng.sample(without, min(len(without), round(ratio * len(with_mention))))
+
+
 @spacy.registry.readers("spacy-adr.MultiTaskCorpus.v1")
 def multitask_corpus_v1(
     span_paths: List[Path],
@@ -88,6 +102,7 @@ def multitask_corpus_v1(
     seed: int = 0,
     limit: int = 0,
     class_repeats: List[int] = [],
+    span_negative_ratio: float = -1.0,
 ) -> Callable[[Language], Iterator[Example]]:
     """Every span-annotated document `span_repeats` times, plus the classification documents
     balanced as by `spacy-adr.BalancedCorpus.v1` (all positives, `negative_ratio` fresh
@@ -113,6 +128,10 @@ def multitask_corpus_v1(
     class_repeats (List[int]): How often each classification file's documents of a pass
         appear, one number per class path (e.g. [1, 2, 1] doubles Russian in en + ru + fr);
         empty: once each.
+    span_negative_ratio (float): Span documents without a mention drawn per span document with
+        one, afresh on each pass, before the repeats; negative keeps them all. RuDReC's review
+        sentences are 92 % without an ADR mention (Task 3's tweets half), so that its few
+        mentions are not drowned.
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus reader.
     """
     missing = [str(path) for path in [*span_paths, *exclude] if not Path(path).exists()]
@@ -138,6 +157,8 @@ def multitask_corpus_v1(
         n_span_examples = 0
         for corpus in span_corpora:
             span_examples = [label_from_spans(eg, label, span_label) for eg in corpus(nlp)]
+            if span_negative_ratio >= 0:
+                span_examples = draw_span_negatives(span_examples, label, span_negative_ratio, rng)
             examples.extend(span_examples * span_repeats)
             n_span_examples += len(span_examples) * span_repeats
         if ner_negative_ratio:
