@@ -15,7 +15,13 @@ DPI = 100
 SIZE = (5.0, 3.6)
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path) -> Path:
+    """Write a matplotlib figure as PNG (creating its folder) and close it; the signal pages use it too.
+
+    fig (Any): The figure.
+    path (Path): The PNG file.
+    RETURNS (Path): `path`.
+    """
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
@@ -42,7 +48,7 @@ def textcat_plots(name: str, figures: Dict[str, Any], folder: Path) -> List[Path
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02),
            title=f"ADR tweets, {name}: precision against recall")
     ax.grid(alpha=0.3)
-    pr = _save(fig, folder / f"textcat_{name}_pr.png")
+    pr = save_figure(fig, folder / f"textcat_{name}_pr.png")
 
     fig, ax = plt.subplots(figsize=SIZE)
     xs = [row["threshold"] for row in curve]
@@ -54,7 +60,7 @@ def textcat_plots(name: str, figures: Dict[str, Any], folder: Path) -> List[Path
            title=f"ADR tweets, {name}: scores against threshold")
     ax.legend(loc="best", fontsize="small")
     ax.grid(alpha=0.3)
-    f1 = _save(fig, folder / f"textcat_{name}_threshold.png")
+    f1 = save_figure(fig, folder / f"textcat_{name}_threshold.png")
     return [pr, f1]
 
 
@@ -79,7 +85,7 @@ def grouped_bars(title: str, groups: Dict[str, Dict[str, float]], path: Path) ->
     ax.set(ylim=(0, 1.3), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0], ylabel="score", title=title)
     ax.legend(fontsize="x-small", ncol=6, loc="upper center")
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def linker_plots(figures: Dict[str, Any], folder: Path) -> List[Path]:
@@ -100,7 +106,7 @@ def linker_plots(figures: Dict[str, Any], folder: Path) -> List[Path]:
            ylim=(0, 1.02), title="MedDRA linking: acc@1 against threshold")
     ax.legend(fontsize="small", loc="best")
     ax.grid(alpha=0.3)
-    curve_path = _save(fig, folder / "linker_threshold.png")
+    curve_path = save_figure(fig, folder / "linker_threshold.png")
 
     fig, ax = plt.subplots(figsize=SIZE)
     variants = ["classifier", "metric", "combined"]
@@ -114,5 +120,5 @@ def linker_plots(figures: Dict[str, Any], folder: Path) -> List[Path]:
            title=f"Seen ({combined['n_seen']}) vs unseen ({combined['n_unseen']}) concepts")
     ax.legend(fontsize="small", ncol=3, loc="upper center")
     ax.grid(axis="y", alpha=0.3)
-    bars_path = _save(fig, folder / "linker_seen_unseen.png")
+    bars_path = save_figure(fig, folder / "linker_seen_unseen.png")
     return [curve_path, bars_path]

@@ -7,7 +7,7 @@ from typing import Any, Dict, Sequence
 
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
-from ..report.plots import SIZE, _save, plt
+from ..report.plots import SIZE, save_figure, plt
 
 SIGNAL_COLOR = "tab:red"
 OTHER_COLOR = "tab:gray"
@@ -32,7 +32,7 @@ def top_events_plot(drug: str, rows: Sequence[Dict[str, Any]], folder: Path, *, 
     ax.set(xlabel="cases (a)", title=f"{drug}: events with the most cases")
     ax.margins(x=0.25)
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, folder / f"events_{_file_name(drug)}.png")
+    return save_figure(fig, folder / f"events_{_file_name(drug)}.png")
 
 
 def volcano_plot(rows: Sequence[Dict[str, Any]], path: Path, *, labelled: int = 5) -> Path:
@@ -67,7 +67,7 @@ def volcano_plot(rows: Sequence[Dict[str, Any]], path: Path, *, labelled: int = 
     if rows:
         ax.legend(fontsize="x-small", loc="upper left")
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _short(text: str, width: int = 32) -> str:

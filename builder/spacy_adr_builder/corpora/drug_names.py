@@ -27,7 +27,7 @@ from spacy.tokens import Doc
 from spacy_adr.errors import ConversionReport, InputError
 from spacy_adr.lines import numbered_lines
 from .cadec import CONCEPT_LESS, read_cadec
-from .smm4h_task3 import _read_rows
+from .smm4h_task3 import read_rows
 
 _SCT_LINE = re.compile(r"^T(?P<id>T\d+)\s+(?P<concept>.*)$")
 _SCT_MEMBER = re.compile(r"^(?:.*/)?sct/(?P<name>[^/]+)\.ann$")
@@ -60,7 +60,7 @@ def read_task3_drug_rows(path: Union[str, Path], report: ConversionReport) -> It
     YIELDS (Task3DrugRow): The rows, in file order.
     """
     # The reader's row parser: the file's quirks (raw offsets, quoted extractions) in one place.
-    for row in _read_rows(path, report):
+    for row in read_rows(path, report):
         span = None if row.span is None else (row.span.start, row.span.end)
         yield Task3DrugRow(row.line, row.tweet_id, row.tweet, span, row.drug)
 

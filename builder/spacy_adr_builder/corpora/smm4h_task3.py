@@ -66,7 +66,7 @@ def read_task3(path: Union[str, Path], nlp: Language, report: ConversionReport) 
         tweet, undecodable bytes) or a tweet whose rows disagree on its text.
     """
     tweets: Dict[str, List[_Row]] = {}
-    for row in _read_rows(path, report):
+    for row in read_rows(path, report):
         rows = tweets.setdefault(row.tweet_id, [])
         if rows and rows[0].tweet != row.tweet:
             raise InputError(
@@ -80,7 +80,14 @@ def read_task3(path: Union[str, Path], nlp: Language, report: ConversionReport) 
         yield doc
 
 
-def _read_rows(path: Union[str, Path], report: ConversionReport) -> Iterator[_Row]:
+def read_rows(path: Union[str, Path], report: ConversionReport) -> Iterator[_Row]:
+    """The records of a Task 3 TSV file (also read by the drug-name collector); blank and
+    malformed lines go to `report` with their line number.
+
+    path (Union[str, Path]): The TSV file.
+    report (ConversionReport): Receives each problem.
+    YIELDS (_Row): One record per tweet line.
+    """
     index: Optional[Dict[str, int]] = None
     for line_no, line in numbered_lines(path):
         fields = line.split("\t")
