@@ -121,6 +121,17 @@ def test_tsv_text_field_to_smm4h_tsv(model, inputs, tmp_path):
     ]
 
 
+def test_smm4h_tsv_drug_column_names_the_spans_drug():
+    from spacy_adr.annotate import format_record
+
+    span = {"start": 11, "end": 19, "label": "ADR", "meddra_code": "10019211", "meddra_term": "Headache"}
+    record = {"id": "7", "spans": [{**span, "drug": "ciprofloxacin"}, {**span, "drug": None}, span]}
+    rows = [line.split("\t") for line in format_record(record, "cipro gave headache", output_format="smm4h-tsv").splitlines()]
+    # the drug the span is about; empty when the tweet names none or the pipeline does not look
+    assert [row[5] for row in rows] == ["ciprofloxacin", "", ""]
+    assert rows[0][:5] == ["7", "11", "19", "ADR", "headache"] and rows[0][7:] == ["10019211", "Headache"]
+
+
 def test_smm4h_tsv_keeps_offsets_of_tabs_and_line_breaks(model, inputs, tmp_path):
     out = tmp_path / "out.tsv"
     run_cli(model, inputs / "tweets.jsonl", out, "--max-chars", "100")

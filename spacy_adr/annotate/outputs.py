@@ -198,8 +198,9 @@ def format_record(record: Dict[str, Any], text: str, *, output_format: str) -> s
     for span in record["spans"]:
         extraction = tweet[span["start"] : span["end"]]
         row = [
-            tweet_id, str(span["start"]), str(span["end"]), span["label"], extraction, "", tweet,
-            span["meddra_code"] or "", span["meddra_term"] or "",
+            # `drug`: the drug the span is about, from adr_drug_mentions (empty without it)
+            tweet_id, str(span["start"]), str(span["end"]), span["label"], extraction, span.get("drug") or "",
+            tweet, span["meddra_code"] or "", span["meddra_term"] or "",
         ]
         rows.append("\t".join(row) + "\n")
     return "".join(rows)
