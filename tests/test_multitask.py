@@ -60,6 +60,9 @@ def test_multitask_corpus_draws_span_documents_without_mentions(tmp_path):
     assert len({tuple(sorted(text for text, _, _ in rows)) for rows in passes}) > 1  # re-drawn
     # the default keeps every span document
     assert len(read_all(make([spans], []))) == 12
+    # span documents that are not tweets can stay out of the classifier's loss
+    rows = read_all(make([spans], [], span_classes=False))
+    assert all("ADR" not in cats and has_ents for _, cats, has_ents in rows)
 
 
 def test_multitask_corpus_never_trains_on_excluded_tweets(tmp_path):

@@ -74,6 +74,12 @@ def mark_ner_negatives(examples: List[Example], label: str, wanted: int) -> int:
     return marked
 
 
+def without_label(eg: Example, label: str) -> Example:
+    """The example with `label` removed from the reference's cats: missing for the classifier."""
+    eg.reference.cats = {key: value for key, value in eg.reference.cats.items() if key != label}
+    return eg
+
+
 def draw_span_negatives(examples: List[Example], label: str, ratio: float, rng: random.Random) -> List[Example]:
     """Every span document with a mention and `ratio` without one per document with one.
 
@@ -103,6 +109,7 @@ def multitask_corpus_v1(
     limit: int = 0,
     class_repeats: List[int] = [],
     span_negative_ratio: float = -1.0,
+    span_classes: bool = True,
 ) -> Callable[[Language], Iterator[Example]]:
     """Every span-annotated document `span_repeats` times, plus the classification documents
     balanced as by `spacy-adr.BalancedCorpus.v1` (all positives, `negative_ratio` fresh
@@ -132,6 +139,10 @@ def multitask_corpus_v1(
         one, afresh on each pass, before the repeats; negative keeps them all. RuDReC's review
         sentences are 92 % without an ADR mention (Task 3's tweets half), so that its few
         mentions are not drowned.
+    span_classes (bool): Whether span documents also train the classifier, labelled by their
+        mentions. True for Task 3, whose documents are tweets; False for RuDReC's review
+        sentences, which are not the tweets the classifier is for (their label is left missing,
+        so the classifier takes no loss from them).
     RETURNS (Callable[[Language], Iterator[Example]]): The corpus reader.
     """
     missing = [str(path) for path in [*span_paths, *exclude] if not Path(path).exists()]
@@ -159,6 +170,8 @@ def multitask_corpus_v1(
             span_examples = [label_from_spans(eg, label, span_label) for eg in corpus(nlp)]
             if span_negative_ratio >= 0:
                 span_examples = draw_span_negatives(span_examples, label, span_negative_ratio, rng)
+            if not span_classes:
+                span_examples = [without_label(eg, label) for eg in span_examples]
             examples.extend(span_examples * span_repeats)
             n_span_examples += len(span_examples) * span_repeats
         if ner_negative_ratio:
