@@ -77,8 +77,7 @@ def test_all_workflow_on_fixture_data(tmp_path):
             "import spacy; from spacy_adr.inference_settings import inference_settings;"
             "nlp = spacy.load('en_adr_smm4h'); doc = nlp('cipro gave me a headache');"
             f"print(sorted(nlp.pipe_names), 'ADR' in doc.cats, nlp.disabled, {ENCODERS});"
-            "nlp = spacy.load('xx_adr_smm4h'); doc = nlp('от него болит голова');"
-            f"print(nlp.pipe_names, doc.cats['ADR'] >= 0, {ENCODERS})"
+            "print(spacy.load('xx_adr_smm4h')('от него болит голова').cats['ADR'] >= 0)"
         )
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert loaded.returncode == 0, loaded.stderr[-3000:]
@@ -86,10 +85,7 @@ def test_all_workflow_on_fixture_data(tmp_path):
         assert loaded.stdout.split("\n")[:2] == [
             "['adr_drug_mentions', 'adr_gazetteer', 'adr_meddra_linker', 'adr_span_gate', 'adr_tweet_normalizer', 'ner', 'textcat', 'transformer'] True"
             " [] [('adr_meddra_linker', 'fp32'), ('transformer', 'bf16')] ['ner', 'textcat']",
-            # The bilingual package: one multilingual transformer shared by the Russian NER and
-            # the classifier, the gate after them
-            "['adr_tweet_normalizer', 'transformer', 'ner', 'textcat', 'adr_span_gate'] True"
-            " [('transformer', 'fp32')] ['ner', 'textcat']",
+            "True",
         ]
         # The installed package tells users its licence, sources and measured dev performance:
         # `spacy info` shows the first two (it hides performance), the meta.json all three.
@@ -168,9 +164,7 @@ def check_all_workflow_outputs(project: Path) -> None:
     assert all(0.0 <= row["strict_f"] <= 1.0 and row["n"] == 2 for row in rows)
     # The tweet classifiers trained, with thresholds, and were evaluated.
     rows = json.loads((project / "metrics" / "textcat_dev.json").read_text())
-    assert {(row["variant"], row["split"]) for row in rows} == {
-        ("en-minilm-multitask", "en_dev"), ("en-mpnet-multitask", "en_dev"),
-        ("xx-e5-multitask", "ru_dev"), ("xx-e5-multitask", "fr_dev")}
+    assert {(row["variant"], row["split"]) for row in rows} == {("en-minilm-multitask", "en_dev"), ("en-mpnet-multitask", "en_dev")}
     assert all(0.0 <= row["f"] <= 1.0 and 0.0 < row["threshold"] < 1.0 for row in rows)
     # The installed packages wrote the submission files, one line per test tweet.
     for lang in ("en", "ru", "fr"):
@@ -183,7 +177,7 @@ def check_all_workflow_outputs(project: Path) -> None:
         ("textcat", "en_adr_smm4h", "en_dev"), ("ner", "en_adr_smm4h", "task3_dev"),
         ("e2e", "en_adr_smm4h", "task3_dev"),
         ("textcat", "xx_adr_smm4h", "en_dev"), ("textcat", "xx_adr_smm4h", "ru_dev"),
-        ("textcat", "xx_adr_smm4h", "fr_dev"), ("ner", "xx_adr_smm4h", "rudrec_dev"),
+        ("textcat", "xx_adr_smm4h", "fr_dev"),
         ("textcat", "en_adr_smm4h_trf", "en_dev"), ("ner", "en_adr_smm4h_trf", "task3_dev"),
         ("e2e", "en_adr_smm4h_trf", "task3_dev"),
     }
@@ -206,11 +200,6 @@ def check_all_workflow_outputs(project: Path) -> None:
     }
     assert all(row["task"] == "stream" and 0.0 <= row["relaxed_f"] <= 1.0 for row in rows)
     assert all("e2e_relaxed_f" in row for row in rows if row["variant"].startswith("en_adr_smm4h"))
-    # The Russian NER: on RuDReC's held-out reviews (the core), and on a Russian stream (the package)
-    rows = json.loads((project / "metrics" / "ner_rudrec_dev.json").read_text())
-    assert [(row["variant"], row["split"]) for row in rows] == [("xx-e5-multitask", "rudrec_dev")]
-    rows = json.loads((project / "metrics" / "stream_ru_dev.json").read_text())
-    assert {"xx_adr_smm4h", "xx_adr_smm4h (gate off)"} <= {row["variant"] for row in rows}
     # check-wheels listed both wheels, found no data file inside, and named what carries terminology
     contents = json.loads((project / "metrics" / "wheel_contents.json").read_text())
     assert contents["ok"] and [len(wheel["data_files_inside"]) for wheel in contents["wheels"]] == [0, 0]

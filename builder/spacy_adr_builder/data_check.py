@@ -139,8 +139,8 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         what="Russian drug reviews, Tutubalina et al. 2021",
         license="the authors' research release; no licence stated",
         obtain="the annotated part of the authors' release", url="https://github.com/cimm-kzn/RuDReC",
-        used_for="xx_adr_smm4h: the Russian ADR NER (its mentions; split by review for dev and "
-                 "cross-validation) and the multilabel sentence pre-training of its encoder",
+        used_for="xx_adr_smm4h: multilabel sentence pre-training of the bilingual classifier; "
+                 "the xx-ner workflow's Russian ADR NER (split by review for dev and cross-validation)",
         layout=("rudrec_annotated.json",),
     ),
     DataSource(
