@@ -4,6 +4,7 @@ import spacy
 from spacy.tokens import DocBin
 
 from spacy_adr_builder.evaluation.stream import (
+    split_name,
     GateRule, PredictedTweet, StreamTweet, annotation_agreement, read_stream, save_gate_rule, stream_scores, tune_gate,
     with_probabilities,
 )
@@ -229,3 +230,11 @@ def test_best_by_setting_gives_one_row_per_span_score():
     best = max(rows, key=lambda row: row["relaxed_f"])
     assert (best["gate_threshold"], best["min_span_score"]) == (gate.threshold, gate.min_span_score)
     assert gate.row() == {"gate_threshold": gate.threshold, "min_span_score": gate.min_span_score}
+
+
+def test_split_names_follow_the_corpora():
+    assert [split_name(rate, 0.09) for rate in (None, 0.09, 0.03)] == [
+        "task3_dev", "en_dev_stream_natural", "en_dev_stream_3pct"]
+    # a Russian stream: RuDReC's held-out reviews with the NoADR tweets of Task 2 ru dev
+    assert [split_name(rate, 0.087, spans="rudrec_dev", stream="ru_dev") for rate in (None, 0.087, 0.03)] == [
+        "rudrec_dev", "ru_dev_stream_natural", "ru_dev_stream_3pct"]

@@ -44,6 +44,8 @@ def evaluate_stream_cli(
     gate_threshold: Optional[float] = typer.Option(None, "--gate-threshold", help="Apply a gate at this tweet probability (default: the pipeline's own adr_span_gate, if it has one and it is on)."),
     gate_classifier: Optional[str] = typer.Option(None, "--gate-classifier", help="Gate by this pipeline's tweet probability (doc.cats) instead of MODEL's, e.g. a slower, more accurate classifier; its threshold is --gate-threshold or, without it, chosen on this stream as tune-gate does."),
     output: Path = typer.Option(Path("metrics/stream_en_dev.json"), "--output", "-o", help="Metrics file."),
+    spans_split: str = typer.Option("task3_dev", "--spans-split", help="Split name of the --spans corpus in the rows, e.g. rudrec_dev."),
+    stream_split: str = typer.Option("en_dev", "--stream-split", help="Split name of the stream in the rows, e.g. ru_dev (rows: ru_dev_stream_natural, ...)."),
 ) -> None:
     """Span strict/relaxed P/R/F1, end-to-end relaxed F1 and false spans per 1,000 NoADR tweets
     on Task 3 dev alone, at the natural ADR rate and at each --rate; with and without the gate;
@@ -61,7 +63,7 @@ def evaluate_stream_cli(
 
     tweets = _load_stream(spans, noadr, exclude)
     natural = natural_rate(noadr)
-    splits = {split_name(rate, natural): rate for rate in [None, natural, *rates]}
+    splits = {split_name(rate, natural, spans=spans_split, stream=stream_split): rate for rate in [None, natural, *rates]}
     nlp = spacy.load(model)
     name = find_gate(nlp)
     own = nlp.get_pipe(name) if name is not None else None
@@ -91,7 +93,7 @@ def evaluate_stream_cli(
         msg.fail(f"{spans} + {noadr}: {error}", exits=1)
     bands = [
         {"task": "stream", "variant": f"{ungated}, spans scored {band['score_min']:g}-{band['score_max']:g}",
-         "split": split_name(natural, natural), "adr_rate": natural, **band}
+         "split": split_name(natural, natural, spans=spans_split, stream=stream_split), "adr_rate": natural, **band}
         for band in precision_by_score(tweets, predictions, rate=natural)
     ]
     # The reference for false spans: the span annotation's own spans on the NoADR-labelled

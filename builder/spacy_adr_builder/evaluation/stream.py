@@ -396,13 +396,14 @@ def stream_rows(
     return rows
 
 
-def split_name(rate: Optional[float], natural: float) -> str:
-    """"task3_dev" for the span tweets alone, "en_dev_stream_natural", "en_dev_stream_3pct"."""
+def split_name(rate: Optional[float], natural: float, *, spans: str = "task3_dev", stream: str = "en_dev") -> str:
+    """The metrics split of a stream figure: `spans` ("task3_dev") for the span tweets alone,
+    then "en_dev_stream_natural", "en_dev_stream_3pct" (`stream` names the NoADR corpus)."""
     if rate is None:
-        return "task3_dev"
+        return spans
     if abs(rate - natural) < 1e-9:
-        return "en_dev_stream_natural"
-    return f"en_dev_stream_{rate * 100:g}pct"
+        return f"{stream}_stream_natural"
+    return f"{stream}_stream_{rate * 100:g}pct"
 
 
 def precision_by_score(
