@@ -31,7 +31,7 @@ def make_fixture_data_dir(root: Path) -> Path:
     make_zip(root / "cadec" / "CADEC.v2.zip", fixture_files())
     (root / "psytar").mkdir(parents=True)
     write_xlsx(root / "psytar" / "PsyTAR_dataset.xlsx", sample())
-    # six reviews, so that the five cross-validation folds by review each hold one
+    # six reviews, so that the xx-ner workflow's five folds by review each hold one
     (root / "rudrec").mkdir(parents=True)
     (root / "rudrec" / "rudrec_annotated.json").write_bytes(
         (FIXTURES / "rudrec" / "rudrec_sample.json").read_bytes()

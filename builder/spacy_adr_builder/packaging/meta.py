@@ -27,9 +27,7 @@ CODE_LICENSE = "MIT"
 METRICS_FILES: Tuple[str, ...] = (
     "packages_dev.json",
     "stream_en_dev.json",
-    "stream_ru_dev.json",
     "ner_task3_dev.json",
-    "ner_rudrec_dev.json",
     "textcat_dev.json",
     "linker_task3_dev.json",
 )
