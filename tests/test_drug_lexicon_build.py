@@ -1,6 +1,8 @@
 """Tests of the build side of the drug lexicon: reading drug names from the training data,
 building the lexicon, its evaluation, and the two `spacy-adr-builder` commands."""
+import bz2
 import json
+import pickle
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -8,10 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from spacy_adr.errors import ConversionReport
+from spacy_adr.errors import ConversionReport, InputError
 from spacy_adr.kb.drugs import DrugLexicon
 from spacy_adr.tokenizer import make_blank
 from spacy_adr_builder.cli import app
+from spacy_adr_builder.corpora.drug_dictionary import dictionary_path, read_drug_dictionary
 from spacy_adr_builder.corpora.drug_names import (
     CadecDrug, CadecPost, read_cadec_drugs, task3_drug_names, webmd_title_drugs,
 )
@@ -90,6 +93,37 @@ def test_build_lexicon_sources_precedence_and_filters(nlp):
     assert report["lexicon"] == {"names": 5, "drugs": 3}
 
 
+def test_build_lexicon_dictionary_lowest_and_checked_against_cadec(nlp):
+    # "oats" occurs twice in the posts and is never annotated: left out; "effexor" is a
+    # CADEC spelling, which wins over the dictionary's generic
+    posts = [post(nlp, "P.1", "effexor and oats, more oats", [("effexor", "9", "Efexor-XR")])]
+    dictionary = [("effexor", "venlafaxine"), ("oats", "avena sativa"), ("robitussin", "guaifenesin"), ("ab", "x")]
+    lexicon, report = build_drug_lexicon(cadec=posts, dictionary=dictionary)
+    assert [(e.name, e.drug) for e in lexicon] == [("effexor", "efexor-xr"), ("robitussin", "guaifenesin")]
+    assert report["dictionary"]["left_out"] == [{"name": "oats", "annotated": 0, "occurs": 2}]
+    assert report["dictionary"]["kept"] == 2  # "ab" is too short
+    # without CADEC nothing is checked
+    lexicon, _ = build_drug_lexicon(dictionary=dictionary)
+    assert lexicon.drug_of("oats") == "avena sativa"
+
+
+def test_drug_dictionary_reader(tmp_path):
+    content = {
+        "drug_variant_to_canonical": {"robitussin": ["guaifenesin"], "antidepressant": ["antidepressive agents"],
+                                      "pot": ["cannabis", "potassium"], "guaifenesin": ["guaifenesin"]},
+        "drug_canonical_to_data": {"guaifenesin": {"mesh_tree": ["D02.455"]},
+                                   "antidepressive agents": {"mesh_tree": ["D27.505.954"]}},
+    }
+    path = tmp_path / "dictionary.pkl.bz2"
+    with bz2.open(path, "wb") as file_:
+        pickle.dump(content, file_)
+    assert read_drug_dictionary(path) == [("robitussin", "guaifenesin"), ("guaifenesin", "guaifenesin")]
+    path.write_bytes(b"not a dictionary")
+    with pytest.raises(InputError, match="not the drug-named-entity-recognition dictionary"):
+        read_drug_dictionary(path)
+    assert dictionary_path().is_file()  # the pinned dependency is installed
+
+
 def test_attribution_evaluation_by_hand(nlp):
     lexicon = DrugLexicon([("adderall", None), ("vyvanse", None), ("ritalin", None)])
     text = "adderall makes me vomit and vyvanse gives me migraines"
@@ -133,11 +167,16 @@ def test_commands_on_a_miniature_data_folder(tmp_path):
     make_zip(data / "cadec" / "CADEC.v2.zip", fixture_files())
     runner = CliRunner()
     lexicon_path = tmp_path / "drug_lexicon.tsv"
+    result = runner.invoke(app, ["drug-lexicon", str(data), str(lexicon_path), "--no-dictionary"])
+    assert result.exit_code == 0, result.output
+    lexicon = DrugLexicon().from_disk(lexicon_path)
+    assert {"humira", "seroquel", "fakedrug"} <= set(lexicon.names()) and "lamictal" not in lexicon  # dev is never read
+    # with the installed open drug dictionary (the default), its drugs come in under their generic
     result = runner.invoke(app, ["drug-lexicon", str(data), str(lexicon_path), "--report", str(tmp_path / "report.json")])
     assert result.exit_code == 0, result.output
     assert "webmd_corpus.json: not found" in " ".join(result.output.split())
     lexicon = DrugLexicon().from_disk(lexicon_path)
-    assert {"humira", "seroquel", "fakedrug"} <= set(lexicon.names()) and "lamictal" not in lexicon  # dev is never read
+    assert lexicon.drug_of("robitussin") == "guaifenesin" and lexicon.drug_of("humira") == "humira"
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["missing"] == ["lexicons/kfu_chemtextmining_webmd/webmd_corpus.json",
                                  "lexicons/kfu_chemtextmining_vocabularies/adr_lexicon.txt"]

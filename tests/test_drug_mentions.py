@@ -88,6 +88,14 @@ def test_matcher_whole_words_any_case_leftmost_longest():
     assert pickle.loads(pickle.dumps(matcher)).find("humira") == [(0, 6, "humira")]
 
 
+def test_matcher_skips_user_names_and_links():
+    matcher = DrugMatcher(DrugLexicon(ENTRIES))
+    text = "@humira_fan xanax made me sleepy http://x.co/xanax www.humira.com #humira"
+    found = [(text[s:e], drug) for s, e, drug in matcher.find(text)]
+    assert found == [("xanax", "xanax"), ("humira", "humira")]
+    assert found[-1] == ("humira", "humira") and matcher.find(text)[-1][0] == text.index("#humira") + 1
+
+
 # --- the rules -----------------------------------------------------------------------------
 
 def test_attribution_rules_by_hand():

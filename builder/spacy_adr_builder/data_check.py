@@ -76,7 +76,8 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         what="English ADR extraction and MedDRA normalisation: tweets, ADR spans, LLT codes",
         license=SMM4H_DUA, obtain=SMM4H_ORGANISERS, url=SMM4H_2020_URL,
         used_for="en_adr_smm4h: NER training and dev, linker training mentions and its mention "
-        "memory, the dev stream that sets the span gate",
+        "memory, the dev stream that sets the span gate; the drug lexicon (train's drug column) and "
+        "the drug attribution's evaluation (dev)",
         layout=("task3_training.tsv", "task3_validation.tsv"),
     ),
     DataSource(
@@ -105,7 +106,8 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         license="CSIRO Data Licence, non-commercial, no redistribution",
         obtain="download it from CSIRO's Data Access Portal (collection csiro:10948)",
         url="https://data.csiro.au/collection/csiro:10948",
-        used_for="en_adr_smm4h: linker training mentions",
+        used_for="en_adr_smm4h: linker training mentions; the drug lexicon (Drug entities with their "
+        "SNOMED CT concepts)",
         layout=(
             "CADEC.v2.zip", "metadata/CSIRO Data Licence.html", "metadata/collection_import_sha256sum.txt",
             "metadata/dublincore-000010948v003.xml",
@@ -160,7 +162,8 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         name="KFU ADR lexicons", what="ADR and disease term lists, one term a line",
         license="no licence stated in the repository",
         obtain="folder vocabularies of the KFU ChemTextMining repository", url=KFU_REPO,
-        used_for="en_adr_smm4h: gazetteer terms (adr_lexicon.txt; the other lists are not read)",
+        used_for="en_adr_smm4h: gazetteer terms, and names kept out of the drug lexicon "
+        "(adr_lexicon.txt; the other lists are not read)",
         layout=(
             "adr_lexicon.txt", "dict_do.txt", "dict_finding.txt", "dict_patterns.txt", "dict_wiki.txt",
             "webmd_conditions.txt",
@@ -170,7 +173,8 @@ DATA_SOURCES: Tuple[DataSource, ...] = (
         key="kfu_webmd", prefix="lexicons/kfu_chemtextmining_webmd/", name="KFU WebMD corpus",
         what="annotated WebMD reviews", license="no licence stated in the repository",
         obtain="the WebMD data of the KFU ChemTextMining repository", url=KFU_REPO,
-        used_for=NOT_READ, layout=("webmd_corpus.json",),
+        used_for="en_adr_smm4h: the drug lexicon (the review titles' drugs; the annotations are not "
+        "read)", layout=("webmd_corpus.json",),
     ),
 )
 

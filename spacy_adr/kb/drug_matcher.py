@@ -5,7 +5,8 @@ spaces, and with no letter right before or after it. The boundaries are letters,
 tweets glue drugs to digits and punctuation that the tokenizer keeps in one token
 ("trazodone,1pill", "lipitor20mg"), while a letter on either side means another word
 ("ciprofloxacin" holds no "ofloxacin", "painkillers" no "pain"). "#Humira", "xanax's" and
-"SEROQUEL" are matches. Of overlapping matches the leftmost wins, and of those the longest
+"SEROQUEL" are matches; a name inside a user name or a link is not ("@dopamine_diva",
+"http://x.co/lithium": the tweet does not talk of the drug there). Of overlapping matches the leftmost wins, and of those the longest
 ("seroquel xr" over "seroquel"). The gazetteer (`adr_gazetteer`) matches on token boundaries
 instead, because its tags are per token: on Task 3 dev, with the project's drug lexicon, some
 drug mention of the tweet was the right drug for 342 of the 353 ADR spans whose tweet names
@@ -25,6 +26,9 @@ from .drugs import DrugLexicon
 Match = Tuple[int, int, str]
 # Text that the fast path cannot take as it is: whitespace other than single spaces.
 _NOT_PLAIN = re.compile(r"\s{2,}|[^\S ]")
+# User names and links, where a name matched is not a drug mention. Neither holds whitespace,
+# so the pattern finds the same stretches in the searchable string as in the text.
+_NOT_PROSE = re.compile(r"@\w+|\b(?:https?://|www\.)\S+")
 
 
 class DrugMatcher:
@@ -56,10 +60,13 @@ class DrugMatcher:
         if self._automaton is None:
             return []
         string, positions = _searchable(text)
+        hidden = [match.span() for match in _NOT_PROSE.finditer(string)]
         candidates = []
         for last, (length, drug) in self._automaton.iter(string):
             start, end = last + 1 - length, last + 1
             if (start > 0 and string[start - 1].isalpha()) or (end < len(string) and string[end].isalpha()):
+                continue
+            if any(h_start <= start < h_end for h_start, h_end in hidden):
                 continue
             candidates.append((start, -length, drug))
         candidates.sort()

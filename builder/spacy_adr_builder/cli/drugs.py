@@ -10,6 +10,7 @@ from wasabi import msg
 from . import app, command_line
 
 MIN_ANNOTATED_HELP = "CADEC spellings enter when annotated as a drug in at least this share of their occurrences."
+DICTIONARY_HELP = "Add the open drug dictionary of drug-named-entity-recognition (DrugBank open data, MeSH, ...)."
 
 
 @app.command("drug-lexicon")
@@ -18,10 +19,12 @@ def drug_lexicon_cli(
     output: Path = typer.Argument(..., help="The lexicon TSV (name<TAB>drug), e.g. training/drug_lexicon.tsv."),
     report_path: Optional[Path] = typer.Option(None, "--report", help="JSON report: names per source, those left out, problems."),
     min_annotated: float = typer.Option(0.5, "--min-annotated", help=MIN_ANNOTATED_HELP),
+    dictionary: bool = typer.Option(True, "--dictionary/--no-dictionary", help=DICTIONARY_HELP),
 ) -> None:
     """The drug lexicon from the training data: Task 3 train's drug column, CADEC's Drug
     entities (spellings normalised by their SNOMED CT concept) and the WebMD review titles;
-    never Task 3 dev. Optional sources missing from DATA_DIR are named and left out."""
+    never Task 3 dev. Then the open drug dictionary of drug-named-entity-recognition for the
+    drugs they never name. Optional sources missing from DATA_DIR are named and left out."""
     from spacy_adr.errors import ConversionReport, InputError
     from spacy_adr.tokenizer import make_blank
     from ..corpora.drug_names import read_drug_sources
@@ -29,21 +32,21 @@ def drug_lexicon_cli(
 
     report = ConversionReport(source=f"drug names in {data_dir}")
     try:
-        sources = read_drug_sources(data_dir, make_blank("en"), report)
+        sources = read_drug_sources(data_dir, make_blank("en"), report, dictionary=dictionary)
     except InputError as error:
         msg.fail(str(error), exits=1)
     for name in sources.missing:
         msg.warn(f"{data_dir / name}: not found, left out of the lexicon")
     lexicon, summary = build_drug_lexicon(
-        task3=sources.task3, cadec=sources.cadec, webmd=sources.webmd, ambiguous=sources.ambiguous,
-        min_annotated=min_annotated,
+        task3=sources.task3, cadec=sources.cadec, webmd=sources.webmd, dictionary=sources.dictionary,
+        ambiguous=sources.ambiguous, min_annotated=min_annotated,
     )
     lexicon.to_disk(output)
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
         content = {**summary, "missing": sources.missing, "read": report.to_dict()}
         report_path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for source in ("task3", "cadec", "webmd"):
+    for source in ("task3", "cadec", "webmd", "dictionary"):
         if source in summary:
             counts = summary[source]
             msg.info(f"{source}: {counts['names']} names, {counts['kept']} kept")
@@ -83,10 +86,10 @@ def evaluate_drugs_cli(
     write_rows(output, rows, command=command_line())
     attribution = [row for row in rows if row["split"] == "task3_dev"]
     msg.table(
-        [(row["variant"] + (" (chosen)" if row["chosen"] else ""), f"{row['found']:.4f}", row["n"],
+        [(row["lexicon"], row["variant"] + (" (chosen)" if row["chosen"] else ""), f"{row['found']:.4f}", row["n"],
           f"{row['found_known']:.4f}", row["n_known"], f"{row['found_all']:.4f}", row["n_all"])
          for row in attribution],
-        header=("rule", "found", "n", "found_known", "n_known", "found_all", "n_all"),
+        header=("lexicon", "rule", "found", "n", "found_known", "n_known", "found_all", "n_all"),
     )
     spans = [row for row in rows if row["split"] != "task3_dev"]
     if spans:

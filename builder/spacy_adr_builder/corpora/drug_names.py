@@ -210,6 +210,8 @@ class DrugSources:
     webmd (Optional[Counter]): The WebMD titles' drugs (`webmd_title_drugs`); None when absent.
     ambiguous (List[str]): The ADR lexicon's terms (names left out of the drug lexicon).
     missing (List[str]): Optional files not in the data folder, each left out.
+    dictionary (Optional[List[Tuple[str, str]]]): The open drug dictionary's (name, drug)
+        pairs (`corpora.drug_dictionary`); None when left out.
     """
 
     task3: Counter
@@ -217,10 +219,14 @@ class DrugSources:
     webmd: Optional[Counter]
     ambiguous: List[str]
     missing: List[str]
+    dictionary: Optional[List[Tuple[str, str]]] = None
 
 
-def read_drug_sources(data_dir: Union[str, Path], nlp: Language, report: ConversionReport) -> DrugSources:
-    """Read every drug name source of the data folder; never Task 3 dev.
+def read_drug_sources(
+    data_dir: Union[str, Path], nlp: Language, report: ConversionReport, *, dictionary: bool = True
+) -> DrugSources:
+    """Read every drug name source of the data folder, and the open drug dictionary; never
+    Task 3 dev.
 
     Task 3 train is required; CADEC, the WebMD corpus and the ADR lexicon are used when
     present and named in `missing` when not (a miniature data folder has no WebMD corpus).
@@ -228,10 +234,12 @@ def read_drug_sources(data_dir: Union[str, Path], nlp: Language, report: Convers
     data_dir (Union[str, Path]): The data folder ($SPACY_ADR_DATA).
     nlp (Language): Pipeline whose tokenizer makes CADEC's Docs.
     report (ConversionReport): Receives every reader's counts and problems.
+    dictionary (bool): Read the open drug dictionary (`corpora.drug_dictionary`) too.
     RETURNS (DrugSources): The names.
-    RAISES (InputError): Task 3 train is missing.
+    RAISES (InputError): Task 3 train is missing, or the dictionary's package.
     """
     from spacy_adr.kb.lexicon import read_lexicon
+    from .drug_dictionary import dictionary_path, read_drug_dictionary
 
     data_dir = Path(data_dir)
     if not (data_dir / TASK3_TRAIN).is_file():
@@ -243,4 +251,5 @@ def read_drug_sources(data_dir: Union[str, Path], nlp: Language, report: Convers
         webmd=None if WEBMD_JSON in missing else webmd_title_drugs(data_dir / WEBMD_JSON, report),
         ambiguous=[] if ADR_LEXICON in missing else read_lexicon(data_dir / ADR_LEXICON),
         missing=missing,
+        dictionary=read_drug_dictionary(dictionary_path()) if dictionary else None,
     )

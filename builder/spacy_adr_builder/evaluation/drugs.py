@@ -13,7 +13,8 @@
     strict (same offsets) and relaxed (overlap) P/R/F1. CADEC is one of the lexicon's
     sources, so its figure is measured on held-out posts (`is_heldout`: a fifth of the posts,
     by a hash of the name) with a lexicon built without them, and on all posts with lexicons
-    that never saw CADEC (Task 3 only; Task 3 and WebMD).
+    that never saw CADEC (Task 3 only; Task 3 and WebMD; Task 3 and the open drug dictionary,
+    whose names then go unchecked against CADEC's annotations).
 """
 import re
 import zlib
@@ -170,19 +171,34 @@ def evaluate_drugs(
     nlp (Language): Pipeline whose tokenizer makes the Docs (the tweet tokenizer).
     report (ConversionReport): Receives the Task 3 reader's counts and problems.
     min_annotated (Optional[float]): For the CADEC lexicons; None: the builder's default.
-    RETURNS (List[Dict[str, Any]]): Rows with task, variant, split and the scores.
+    RETURNS (List[Dict[str, Any]]): Rows with task, variant, split and the scores; the rows
+        of (a) name their lexicon: "project", and, when the sources hold the open drug
+        dictionary, "training data only" (the lexicon without it).
     """
+    gold = read_gold_tweets(dev_path, report)
     rows = [
-        {"task": "drugs", "split": "task3_dev", "lexicon_names": len(lexicon), **row}
-        for row in evaluate_attribution(read_gold_tweets(dev_path, report), lexicon, nlp)
+        {"task": "drugs", "split": "task3_dev", "lexicon": "project", "lexicon_names": len(lexicon), **row}
+        for row in evaluate_attribution(gold, lexicon, nlp)
     ]
     options: Dict[str, Any] = {"ambiguous": sources.ambiguous}
     if min_annotated is not None:
         options["min_annotated"] = min_annotated
+    if sources.dictionary is not None:
+        # The same rules with the training data's names alone: what the dictionary changes.
+        own, _ = build_drug_lexicon(task3=sources.task3, cadec=sources.cadec, webmd=sources.webmd, **options)
+        rows.extend(
+            {"task": "drugs", "split": "task3_dev", "lexicon": "training data only", "lexicon_names": len(own), **row}
+            for row in evaluate_attribution(gold, own, nlp)
+        )
     if sources.cadec:
         seen = [post for post in sources.cadec if not is_heldout(post.name)]
         heldout = [post for post in sources.cadec if is_heldout(post.name)]
         variants: List[Tuple[str, str, DrugLexicon, List[CadecPost]]] = []
+        if sources.webmd is not None and sources.dictionary is not None:
+            everything, _ = build_drug_lexicon(
+                task3=sources.task3, cadec=seen, webmd=sources.webmd, dictionary=sources.dictionary, **options
+            )
+            variants.append(("task3+cadec-seen+webmd+dictionary", "cadec_heldout", everything, heldout))
         if sources.webmd is not None:
             with_cadec, _ = build_drug_lexicon(task3=sources.task3, cadec=seen, webmd=sources.webmd, **options)
             variants.append(("task3+cadec-seen+webmd", "cadec_heldout", with_cadec, heldout))
@@ -193,6 +209,9 @@ def evaluate_drugs(
         if sources.webmd is not None:
             task3_webmd, _ = build_drug_lexicon(task3=sources.task3, webmd=sources.webmd, **options)
             variants.append(("task3+webmd", "cadec_all", task3_webmd, sources.cadec))
+        if sources.dictionary is not None:
+            task3_dictionary, _ = build_drug_lexicon(task3=sources.task3, dictionary=sources.dictionary, **options)
+            variants.append(("task3+dictionary", "cadec_all", task3_dictionary, sources.cadec))
         for variant, split, variant_lexicon, posts in variants:
             rows.append({
                 "task": "drugs", "variant": f"lexicon {variant}", "split": split,

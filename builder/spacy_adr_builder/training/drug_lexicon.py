@@ -13,10 +13,15 @@ Sources (read by `corpora.drug_names`), and what each contributes:
 - The WebMD review titles: each reviewed drug, a name of several words as the drug of its
   first word, which is a name too ("effexor xr", "clindamycin hcl" -> "effexor",
   "clindamycin"): the rest names a formulation.
+- The open drug dictionary of `drug-named-entity-recognition` (`corpora.drug_dictionary`):
+  the drugs the training data never names, each name as the drug of its generic
+  ("robitussin" -> "guaifenesin"). A name that occurs in the CADEC posts the lexicon may see
+  enters only when annotated there as a drug in at least `min_annotated` of its occurrences,
+  as CADEC's own spellings: "statins", "cortisone", "oats" stay out.
 Names shorter than 3 characters are left out ("b6"), and so are names that are terms of an
 ADR lexicon (`ambiguous`, the gazetteer's `adr_lexicon.txt`): in a tweet "lip" or "birth
 control" is more often the reaction than the drug. Where sources give one name two drugs,
-Task 3 wins over CADEC, and CADEC over WebMD.
+Task 3 wins over CADEC, CADEC over WebMD, and WebMD over the dictionary.
 """
 import re
 from collections import Counter
@@ -38,6 +43,7 @@ def build_drug_lexicon(
     task3: Optional[Counter] = None,
     cadec: Optional[List[CadecPost]] = None,
     webmd: Optional[Counter] = None,
+    dictionary: Optional[List[Tuple[str, str]]] = None,
     min_annotated: float = DEFAULT_MIN_ANNOTATED,
     min_length: int = DEFAULT_MIN_LENGTH,
     ambiguous: Collection[str] = (),
@@ -48,18 +54,23 @@ def build_drug_lexicon(
     cadec (Optional[List[CadecPost]]): `corpora.drug_names.read_cadec_drugs`, or the posts of
         it the lexicon may see.
     webmd (Optional[Counter]): `corpora.drug_names.webmd_title_drugs`.
-    min_annotated (float): The share of a CADEC spelling's occurrences that must be annotated
-        as a drug.
+    dictionary (Optional[List[Tuple[str, str]]]): `corpora.drug_dictionary.read_drug_dictionary`.
+    min_annotated (float): The share of a CADEC spelling's occurrences (and of a dictionary
+        name's, where it occurs in `cadec`) that must be annotated as a drug.
     min_length (int): Leave out names shorter than this many characters.
     ambiguous (Collection[str]): Terms that are not drug names where they occur (an ADR
         lexicon); compared after `normalize_term`.
     RETURNS (Tuple[DrugLexicon, Dict[str, Any]]): The lexicon, and a report per source: names
-        read, names kept, and the CADEC spellings left out with their annotated share.
+        read, names kept, and the CADEC spellings (and dictionary names) left out with their
+        annotated share.
     """
     lexicon = DrugLexicon()
     stop = {normalize_term(term) for term in ambiguous}
     report: Dict[str, Any] = {}
     # Lowest precedence first: a later source's entry replaces an earlier one.
+    if dictionary is not None:
+        entries, left_out = _dictionary_entries(dictionary, cadec or [], min_annotated)
+        report["dictionary"] = {**_add(lexicon, entries, min_length, stop), "left_out": left_out}
     if webmd is not None:
         report["webmd"] = _add(lexicon, _webmd_entries(webmd), min_length, stop)
     if cadec is not None:
@@ -85,6 +96,23 @@ def _add(
             lexicon.add(name, drug)
             kept += 1
     return {"names": read, "kept": kept, "ambiguous": ambiguous}
+
+
+def _dictionary_entries(
+    dictionary: List[Tuple[str, str]], posts: List[CadecPost], min_annotated: float
+) -> Tuple[List[Tuple[str, str]], List[Dict[str, Any]]]:
+    # The dictionary's names less those CADEC's annotators mostly did not mark as a drug.
+    annotated = Counter(normalize_term(drug.text) for post in posts for drug in post.drugs)
+    occurs = _occurrences(posts, [normalize_term(name) for name, _ in dictionary]) if posts else Counter()
+    entries, left_out = [], []
+    for name, drug in dictionary:
+        key = normalize_term(name)
+        n_occurs = occurs.get(key, 0)
+        if n_occurs and annotated.get(key, 0) / n_occurs < min_annotated:
+            left_out.append({"name": key, "annotated": annotated.get(key, 0), "occurs": n_occurs})
+        else:
+            entries.append((name, drug))
+    return entries, left_out
 
 
 def _webmd_entries(names: Iterable[str]) -> List[Tuple[str, Optional[str]]]:
