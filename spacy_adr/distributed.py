@@ -124,6 +124,7 @@ def annotate_partitions(
     output_format: str = "jsonl",
     text_field: str = "text",
     id_field: str = "id",
+    keep_fields: Sequence[str] = (),
     include_text: bool = False,
     candidates: bool = False,
     max_chars: int = DEFAULT_MAX_CHARS,
@@ -146,8 +147,8 @@ def annotate_partitions(
         at a time with the worker's one pipeline, so keep 1 unless the pipeline is thread-safe.
     processes (bool): LocalCluster workers as processes (True) or threads of this process.
     code (Union[str, Path, None]): Python file the workers import before loading the model.
-    fmt, output_format, text_field, id_field, include_text, candidates, max_chars, batch_size,
-        chunk_size, threshold, restart: As for `spacy_adr.annotate.annotate`.
+    fmt, output_format, text_field, id_field, keep_fields, include_text, candidates, max_chars,
+        batch_size, chunk_size, threshold, restart: As for `spacy_adr.annotate.annotate`.
     quiet (bool): No progress bar over partitions.
     RETURNS (DistributedSummary): Totals and per-partition counts.
     """
@@ -173,6 +174,8 @@ def annotate_partitions(
         "output_format": output_format,
         "text_field": text_field,
         "id_field": id_field,
+        # only when given, so that partitions done before the option existed stay done
+        **({"keep_fields": list(keep_fields)} if keep_fields else {}),
         "include_text": include_text,
         "candidates": candidates,
         "max_chars": max_chars,

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from annotate_helpers import build_toy_pipeline
 from spacy_adr.annotate import SMM4H_COLUMNS, ResumeError, annotate, read_jsonl, read_records
 from spacy_adr.cli import app
+from spacy_adr.errors import InputError
 
 HELPERS = Path(__file__).parent / "annotate_helpers.py"
 runner = CliRunner()
@@ -150,6 +151,39 @@ def test_csv_multiline_and_id_field(model, inputs, tmp_path):
     assert records[1]["text"] == "a tweet over\ntwo lines with dry mouth"
     assert records[2]["text"] == 'he said "no headache" today'
     assert read_jsonl(tmp_path / "out.errors.jsonl")[0]["line"] == 5
+
+
+def test_keep_field_copies_input_fields_into_records(model, inputs, tmp_path):
+    out = tmp_path / "out.jsonl"
+    run_cli(model, inputs / "tweets.csv", out, "--id-field", "tweet_id", "--keep-field", "lang")
+    records = read_jsonl(out)
+    assert [list(r)[:2] for r in records] == [["id", "lang"]] * 4 and {r["lang"] for r in records} == {"en"}
+    # JSONL: a record without the field gets null; the field's JSON type is kept
+    source = tmp_path / "dated.jsonl"
+    source.write_text(
+        '{"id": 1, "text": "a headache", "created_at": "2020-03-01", "n": 2}\n{"id": 2, "text": "fine"}\n'
+    )
+    annotate(model, source, out, keep_fields=["created_at", "n"], quiet=True, restart=True)
+    assert [(r["created_at"], r["n"]) for r in read_jsonl(out)] == [("2020-03-01", 2), (None, None)]
+    # without kept fields a record carries none
+    annotate(model, source, tmp_path / "plain.jsonl", quiet=True)
+    assert "created_at" not in read_jsonl(tmp_path / "plain.jsonl")[0]
+
+
+def test_keep_field_refusals(model, inputs, tmp_path):
+    for args, message in [
+        (["--keep-field", "date"], "tweets.tsv:1: no column 'date' in the header"),
+        (["--keep-field", "spans"], "cannot keep 'spans': output records have keys of that name"),
+    ]:
+        result = runner.invoke(app, ["annotate", str(model), str(inputs / "tweets.tsv"), str(tmp_path / "o.jsonl"),
+                                     "--text-field", "tweet", "-q", *args])
+        assert result.exit_code == 1 and message in " ".join(result.output.split()), result.output
+    with pytest.raises(ValueError, match="only into JSONL output"):
+        annotate(model, inputs / "tweets.tsv", tmp_path / "o.tsv", text_field="tweet", keep_fields=["user"])
+    # a kept column named twice in the header cannot be told apart
+    (tmp_path / "twice.tsv").write_text("id\tuser\ttext\tuser\n1\ta\theadache\tb\n")
+    with pytest.raises(InputError, match="user"):
+        annotate(model, tmp_path / "twice.tsv", tmp_path / "o2.jsonl", keep_fields=["user"], quiet=True)
 
 
 def test_missing_text_column_fails_clearly(model, inputs, tmp_path):

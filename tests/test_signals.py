@@ -1,6 +1,7 @@
 """Tests of `spacy-adr signals`: the 2x2 measures by hand, counting cases over annotate
 outputs (bad input reported, not fatal), the tables, the page and the command line."""
 import csv
+import datetime
 import gzip
 import json
 import math
@@ -196,3 +197,61 @@ def test_cli(tmp_path):
     assert result.exit_code == 1 and "no such file" in " ".join(result.output.split())
     result = runner.invoke(app, ["signals", str(folder), "-o", str(tmp_path / "out3"), "--min-count", "0"])
     assert result.exit_code == 1 and "--min-count must be at least 1" in " ".join(result.output.split())
+
+
+# --- time windows ---------------------------------------------------------------------------
+
+def test_dates_in_the_forms_of_tweet_dumps():
+    from spacy_adr.signals.windows import parse_date, window_of
+
+    for value in ["2020-03-01T12:30:00Z", "2020-03-01 14:30:00+02:00", "Sun Mar 01 12:30:00 +0000 2020",
+                  1583065800, "1583065800", 1583065800000, "1583065800000"]:
+        assert parse_date(value) == datetime.datetime(2020, 3, 1, 12, 30), value
+    for value in ["yesterday", "12", None, True, float("nan"), -5, [2020], "2020-13-01"]:
+        assert parse_date(value) is None, value
+    date = datetime.datetime(2020, 12, 31)
+    assert [window_of(date, w) for w in ("day", "week", "month", "year")] == ["2020-12-31", "2020-W53", "2020-12", "2020"]
+    with pytest.raises(ValueError, match="unknown window 'decade'"):
+        window_of(date, "decade")
+
+
+def test_counts_by_window_use_each_windows_own_tables(tmp_path):
+    # March: (x, A) 3, (y, B) 1; April: (x, A) 1, (y, B) 3; one undated record, one bad date
+    records = [("2020-03-0%d" % (i + 1), "x", "A") for i in range(3)] + [("2020-03-09", "y", "B")]
+    records += [("2020-04-01T10:00:00Z", "x", "A")] + [(1586131200 + i, "y", "B") for i in range(3)]  # 2020-04-06
+    lines = [{"id": i, "created_at": date, "spans": [span(drug, event, "Event " + event)]}
+             for i, (date, drug, event) in enumerate(records)]
+    lines += [{"id": 90, "spans": [span("x", "A", "Event A")]}, {"id": 91, "created_at": "soon", "spans": []}]
+    path = tmp_path / "dated.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = count_cases([path], date_field="created_at", window="month")
+    assert result.counts.total == 9 and sorted(result.windows) == ["2020-03", "2020-04"]
+    march = result.windows["2020-03"]
+    assert march.pairs == {("x", "A"): 3, ("y", "B"): 1} and march.total == 4 and march.tweets == 4
+    assert result.dates.to_dict() == {"field": "created_at", "window": "month", "dated": 8, "undated": 1, "bad": 1}
+    assert any(":10: date not understood" in line and "'soon'" in line for line in result.problems.lines())
+    # the tables: each window's 2x2 tables from its own margins
+    out = make_signals([path], tmp_path / "out", min_count=1, date_field="created_at", window="month").output_dir
+    with (out / "signals_by_window.csv").open(encoding="utf-8") as file_:
+        rows = [(r["window"], r["drug"], r["event"], r["a"], r["b"], r["c"], r["d"]) for r in csv.DictReader(file_)]
+    assert rows == [("2020-03", "x", "Event A", "3", "0", "0", "1"), ("2020-03", "y", "Event B", "1", "0", "0", "3"),
+                    ("2020-04", "x", "Event A", "1", "0", "0", "3"), ("2020-04", "y", "Event B", "3", "0", "0", "1")]
+    with (out / "windows.csv").open(encoding="utf-8") as file_:
+        assert list(csv.reader(file_))[1] == ["2020-03", "4", "4", "2", "2", "2", "0"]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "By month" in page and "8 dated, 1 without it, 1 not a date" in page
+    # without a date field: no window files
+    out = make_signals([path], tmp_path / "plain", min_count=1, html=False).output_dir
+    assert not (out / "windows.csv").exists() and "windows" not in json.loads((out / "summary.json").read_text())
+
+
+def test_cli_by_week_and_a_missing_date_field(tmp_path):
+    folder = write_outputs(tmp_path / "outputs")
+    runner = CliRunner()
+    result = runner.invoke(app, ["signals", str(folder), "-o", str(tmp_path / "out"), "--no-html", "-q",
+                                 "--date-field", "created_at", "--window", "week"])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "0 records dated by 'created_at'" in output and "annotate with --keep-field created_at" in output
+    assert (tmp_path / "out" / "windows.csv").read_text().splitlines() == [
+        "window,tweets,cases,drugs,events,pairs,signals"]

@@ -40,6 +40,8 @@ from .memory import compact_string_index
 from .outputs import RecordOptions, serialize_doc
 
 Unit = List[InputRecord]
+# What a worker gets of a readable record: its text, id and kept fields.
+Item = Tuple[str, Any, Dict[str, Any]]
 # Exception messages can hold a whole text; an error line keeps this much of one.
 MAX_MESSAGE_CHARS = 500
 
@@ -60,12 +62,12 @@ class Result(NamedTuple):
     raised: bool = False
 
 
-def annotate_batch(nlp: Language, items: List[Tuple[str, Any]], options: RecordOptions, batch_size: int) -> List[Result]:
+def annotate_batch(nlp: Language, items: List[Item], options: RecordOptions, batch_size: int) -> List[Result]:
     """Annotate one batch of texts inside a memory zone and serialize each. When the pipeline
     raises, annotate the texts one by one, so that only the texts it raises on become errors.
 
     nlp (Language): The pipeline.
-    items (List[Tuple[str, Any]]): (text, record id) pairs.
+    items (List[Item]): (text, record id, kept fields) of each record.
     options (RecordOptions): What goes into each record.
     batch_size (int): `nlp.pipe` batch size (at least len(items) keeps it one batch).
     RETURNS (List[Result]): One result per item, in order.
@@ -84,13 +86,13 @@ def annotate_batch(nlp: Language, items: List[Tuple[str, Any]], options: RecordO
     return results
 
 
-def _annotate(nlp: Language, items: List[Tuple[str, Any]], options: RecordOptions, batch_size: int) -> List[Result]:
+def _annotate(nlp: Language, items: List[Item], options: RecordOptions, batch_size: int) -> List[Result]:
     results: List[Result] = []
     with nlp.memory_zone():
-        docs = nlp.pipe((text for text, _ in items), batch_size=batch_size)
-        for doc, (_, record_id) in zip(docs, items):
+        docs = nlp.pipe((text for text, _, _ in items), batch_size=batch_size)
+        for doc, (_, record_id, fields) in zip(docs, items):
             try:
-                data, n_spans = serialize_doc(doc, record_id, options)
+                data, n_spans = serialize_doc(doc, record_id, options, fields)
             except (ValueError, TypeError) as err:
                 results.append(Result(None, 0, f"the output record cannot be written: {err}"))
             else:
@@ -155,8 +157,8 @@ def units(records: Iterable[InputRecord], *, chunk_size: int, batch_size: int) -
         yield unit
 
 
-def _items(unit: Unit) -> List[Tuple[str, Any]]:
-    return [(record.text, record.id) for record in unit if record.ok]  # type: ignore[misc]
+def _items(unit: Unit) -> List[Item]:
+    return [(record.text, record.id, record.fields) for record in unit if record.ok]  # type: ignore[misc]
 
 
 class LocalAnnotator:
@@ -327,6 +329,6 @@ def _describe() -> Dict[str, Any]:
     }
 
 
-def _annotate_in_worker(items: List[Tuple[str, Any]], options: RecordOptions, batch_size: int) -> List[Result]:
+def _annotate_in_worker(items: List[Item], options: RecordOptions, batch_size: int) -> List[Result]:
     assert _worker_nlp is not None
     return annotate_batch(_worker_nlp, items, options, batch_size)

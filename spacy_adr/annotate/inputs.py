@@ -35,9 +35,9 @@ mangled columns:
 """
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputError
 from ..lines import BARE_CR_ADVICE, bare_cr_pieces, utf16_advice, utf16_without_bom
@@ -65,6 +65,8 @@ class InputRecord:
     text (Optional[str]): The text to annotate; None when the record is an error.
     error (Optional[str]): Why the record cannot be annotated; None when it can.
     cleaned (int): Code points of the text replaced by U+FFFD (see `cleaning`).
+    fields (Dict[str, Any]): The fields kept for the output (`keep_fields` of `read_records`),
+        None for a field the record lacks.
     """
 
     number: int
@@ -73,6 +75,7 @@ class InputRecord:
     text: Optional[str] = None
     error: Optional[str] = None
     cleaned: int = 0
+    fields: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -111,6 +114,7 @@ def read_records(
     fmt: Optional[str] = None,
     text_field: str = "text",
     id_field: str = "id",
+    keep_fields: Sequence[str] = (),
     max_chars: int = DEFAULT_MAX_CHARS,
     encoding: str = "utf-8",
 ) -> Iterator[InputRecord]:
@@ -121,13 +125,15 @@ def read_records(
     fmt (Optional[str]): "jsonl", "tsv" or "csv"; None to take it from the extension.
     text_field (str): The field (JSON key or header column) holding the text.
     id_field (str): The field holding the record id; records without it get their number.
+    keep_fields (Sequence[str]): Fields (JSON keys or header columns, e.g. a date) whose
+        values each record carries into its output (`InputRecord.fields`).
     max_chars (int): Texts longer than this are reported as errors, not annotated.
     encoding (str): The text encoding of the file (one that keeps `\\n` a single byte).
     YIELDS (InputRecord): Each record, readable or with the reason it is not, in file order.
     RAISES (InputError): The file cannot be opened, has no usable header (or one that names
         the text or id field twice), or its first line shows bare-CR line ends or UTF-16
-        without a byte order mark; an `InputFailure` where it is damaged, after the records
-        before the damage.
+        without a byte order mark, or lacks a kept column; an `InputFailure` where it is
+        damaged, after the records before the damage.
     """
     path = Path(path)
     if not path.exists():
@@ -137,7 +143,7 @@ def read_records(
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise InputError(path, 0, f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    checker = _RecordChecker(text_field=text_field, id_field=id_field, max_chars=max_chars)
+    checker = _RecordChecker(text_field=text_field, id_field=id_field, keep_fields=keep_fields, max_chars=max_chars)
     limit = line_limit(max_chars)
     with open_input(path) as stream:
         position = _Position()
@@ -230,9 +236,10 @@ class _Position:
 class _RecordChecker:
     """Turns the fields of one record into an `InputRecord`, deciding whether it is readable."""
 
-    def __init__(self, *, text_field: str, id_field: str, max_chars: int) -> None:
+    def __init__(self, *, text_field: str, id_field: str, keep_fields: Sequence[str] = (), max_chars: int) -> None:
         self.text_field = text_field
         self.id_field = id_field
+        self.keep_fields = tuple(keep_fields)
         self.max_chars = max_chars
 
     def __call__(self, number: int, line: int, fields: Any, raw: str) -> InputRecord:
@@ -240,6 +247,7 @@ class _RecordChecker:
         if not isinstance(fields, dict):
             record.error = f"not a JSON object but {json_type(fields)}"
             return record
+        record.fields = {name: fields.get(name) for name in self.keep_fields}
         record_id = fields.get(self.id_field)
         if record_id not in (None, ""):
             record.id = record_id
@@ -391,7 +399,13 @@ def _read_table(path: Path, rows: Iterator[Row], checker: _RecordChecker, *, fmt
             path, line, f"no column {checker.text_field!r} in the header (columns: {', '.join(header)}); "
             f"name the tweets' column with --text-field"
         )
-    _check_repeated_columns(path, line, header, (checker.text_field, checker.id_field))
+    missing = [name for name in checker.keep_fields if name not in header]
+    if missing:
+        raise InputError(
+            path, line, f"no column {', '.join(map(repr, missing))} in the header (columns: {', '.join(header)}); "
+            f"--keep-field names columns to carry into the output"
+        )
+    _check_repeated_columns(path, line, header, (checker.text_field, checker.id_field, *checker.keep_fields))
     number = 0
     for line_number, row, raw in rows:
         if row is None:
@@ -416,8 +430,8 @@ def _read_table(path: Path, rows: Iterator[Row], checker: _RecordChecker, *, fmt
 
 
 def _check_repeated_columns(path: Path, line: int, header: List[str], used: Tuple[str, ...]) -> None:
-    """Refuse a header that names the text or the id column more than once: which one holds
-    the tweet cannot be told, and taking either would annotate a whole dump from the wrong
+    """Refuse a header that names the text, the id or a kept column more than once: which one
+    holds the tweet cannot be told, and taking either would annotate a whole dump from the wrong
     column without a word. Other names may repeat (exports often have two "user" columns):
     they are never read, so they mislead nothing.
 

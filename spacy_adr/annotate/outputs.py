@@ -43,6 +43,10 @@ class RecordOptions:
     candidates: bool = False
 
 
+# The keys `build_record` writes: a kept input field may not take one of these names.
+RECORD_KEYS = ("id", "text", "adr_probability", "adr_label", "spans", "gate_open", "candidates")
+
+
 def detect_output_format(output: Union[str, Path]) -> str:
     """The output format named by an extension: `.tsv` is the SMM4H TSV, anything else JSONL."""
     return "smm4h-tsv" if Path(output).suffix.lower() == ".tsv" else "jsonl"
@@ -55,11 +59,14 @@ def build_record(
     include_text: bool = False,
     threshold: Optional[float] = None,
     candidates: bool = False,
+    fields: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
     """The output record of one annotated tweet.
 
     doc (Doc): The annotated tweet.
     record_id (Any): The id of the input record.
+    fields (Optional[Dict[str, Any]]): Fields of the input record carried into the output
+        (`annotate --keep-field`, e.g. a date), after `id`.
     include_text (bool): Put the text into the record.
     threshold (Optional[float]): Threshold of `adr_label`, the tweet classifier's decision;
         None when the pipeline has no ADR classifier, and then `adr_label` is None. The spans
@@ -67,12 +74,12 @@ def build_record(
     candidates (bool): Add `candidates`: the ADR spans a gate held back because the tweet's
         probability was under its threshold or their score under its `min_span_score`
         (`doc.spans["adr_candidates"]`).
-    RETURNS (Dict[str, Any]): {id, text?, adr_probability, adr_label, spans, gate_open,
-        candidates?}; span offsets are character offsets into the text;
+    RETURNS (Dict[str, Any]): {id, kept fields?, text?, adr_probability, adr_label, spans,
+        gate_open, candidates?}; span offsets are character offsets into the text;
         `gate_open` is True when the gate kept the tweet's spans, False when it held them
         back, None when it decided nothing (no ADR span found, or no gate).
     """
-    record: Dict[str, Any] = {"id": record_id}
+    record: Dict[str, Any] = {"id": record_id, **(fields or {})}
     if include_text:
         record["text"] = doc.text
     probability = _finite(doc.cats.get("ADR"))
@@ -129,18 +136,21 @@ def _finite(value: Any) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
-def serialize_doc(doc: Doc, record_id: Any, options: RecordOptions) -> Tuple[bytes, int]:
+def serialize_doc(
+    doc: Doc, record_id: Any, options: RecordOptions, fields: Optional[Dict[str, Any]] = None
+) -> Tuple[bytes, int]:
     """The output lines of one annotated tweet, encoded.
 
     doc (Doc): The annotated tweet.
     record_id (Any): The id of its input record.
     options (RecordOptions): What goes into the record.
+    fields (Optional[Dict[str, Any]]): Its kept input fields (JSONL output only).
     RETURNS (Tuple[bytes, int]): The UTF-8 lines and the number of spans.
     RAISES (ValueError): The record cannot be written as strict JSON in UTF-8.
     """
     record = build_record(
         doc, record_id=record_id, include_text=options.include_text,
-        threshold=options.threshold, candidates=options.candidates,
+        threshold=options.threshold, candidates=options.candidates, fields=fields,
     )
     lines = format_record(record, doc.text, output_format=options.output_format)
     return lines.encode("utf-8"), len(record["spans"])

@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from spacy.language import Language
 
@@ -33,7 +33,7 @@ from .chunks import (
 from .fingerprints import folder_hash, input_fingerprint, model_hash
 from .loading import load_pipeline
 from .inputs import DEFAULT_MAX_CHARS, InputRecord, detect_format, read_records
-from .outputs import OUTPUT_FORMATS, RecordOptions, detect_output_format, header_for, serialize_error
+from .outputs import OUTPUT_FORMATS, RECORD_KEYS, RecordOptions, detect_output_format, header_for, serialize_error
 from .sources import InputFailure, ReadCounter, check_input, track_reads
 from .summary import AnnotateStopped, AnnotateSummary, OutputStopped, PipelineFailing
 
@@ -59,6 +59,7 @@ def annotate(
     output_format: Optional[str] = None,
     text_field: str = "text",
     id_field: str = "id",
+    keep_fields: Sequence[str] = (),
     include_text: bool = False,
     candidates: bool = False,
     max_chars: int = DEFAULT_MAX_CHARS,
@@ -83,6 +84,8 @@ def annotate(
     output_format (Optional[str]): "jsonl" or "smm4h-tsv"; None: `.tsv` outputs are SMM4H TSV.
     text_field (str): The field holding the tweet text.
     id_field (str): The field holding the tweet id (the record number when absent).
+    keep_fields (Sequence[str]): Input fields (e.g. a date) copied into each JSONL record,
+        after `id`, under their own names; null where a record lacks one.
     include_text (bool): Put the text into each JSONL record.
     candidates (bool): Add the ADR spans a gate held back (`doc.spans["adr_candidates"]`) to
         each JSONL record.
@@ -119,11 +122,12 @@ def annotate(
     output_path = Path(output_path)
     fmt = fmt or detect_format(input_path)
     output_format = output_format or detect_output_format(output_path)
-    _check_options(output_format=output_format, candidates=candidates, chunk_size=chunk_size,
+    keep_fields = list(dict.fromkeys(keep_fields))
+    _check_options(output_format=output_format, candidates=candidates, keep_fields=keep_fields, chunk_size=chunk_size,
                    batch_size=batch_size, n_process=n_process, max_consecutive_failures=max_consecutive_failures)
     check_output(output_path, input_path=input_path)
     records = read_records(
-        input_path, fmt=fmt, text_field=text_field, id_field=id_field, max_chars=max_chars
+        input_path, fmt=fmt, text_field=text_field, id_field=id_field, keep_fields=keep_fields, max_chars=max_chars
     )
     # The first record is read now, so that a missing file or a header without the text
     # column fails before the model loads. The file is opened here: it counts its bytes for
@@ -138,6 +142,7 @@ def annotate(
         "format": fmt,
         "text_field": text_field,
         "id_field": id_field,
+        **({"keep_fields": keep_fields} if keep_fields else {}),
         "max_chars": max_chars,
         "chunk_size": chunk_size,
         # Batches decide the last digits of a transformer's floats.
@@ -195,13 +200,21 @@ def annotate(
 
 
 def _check_options(
-    *, output_format: str, candidates: bool, chunk_size: int, batch_size: int, n_process: int,
-    max_consecutive_failures: int,
+    *, output_format: str, candidates: bool, keep_fields: Sequence[str], chunk_size: int, batch_size: int,
+    n_process: int, max_consecutive_failures: int,
 ) -> None:
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"unknown output format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}")
     if candidates and output_format != "jsonl":
         raise ValueError("candidates are written only into JSONL output, not into the SMM4H TSV")
+    if keep_fields and output_format != "jsonl":
+        raise ValueError("kept fields are written only into JSONL output, not into the SMM4H TSV")
+    taken = [name for name in keep_fields if name in RECORD_KEYS]
+    if taken:
+        raise ValueError(
+            f"cannot keep {', '.join(map(repr, taken))}: output records have keys of that name "
+            f"({', '.join(RECORD_KEYS)})"
+        )
     for name, value in (
         ("chunk_size", chunk_size), ("batch_size", batch_size), ("n_process", n_process),
         ("max_consecutive_failures", max_consecutive_failures),

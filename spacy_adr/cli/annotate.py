@@ -1,7 +1,7 @@
 """`spacy-adr annotate` and `spacy-adr annotate-distributed`: annotate tweet dumps."""
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from wasabi import msg
@@ -36,6 +36,7 @@ def annotate_cli(
     output_format: OutputFormat = typer.Option(OutputFormat.auto, "--output-format", "-F", help="Output format (auto: .tsv is SMM4H TSV, else JSONL)."),
     text_field: str = typer.Option("text", "--text-field", help="Field or column holding the tweet."),
     id_field: str = typer.Option("id", "--id-field", help="Field or column holding the tweet id (else the record number)."),
+    keep_fields: List[str] = typer.Option([], "--keep-field", "-k", help="Input field or column to copy into each JSONL record under its own name (a date for `spacy-adr signals --date-field`); repeat for more."),
     include_text: bool = typer.Option(False, "--include-text", help="Put the text into each JSONL record."),
     candidates: bool = typer.Option(False, "--candidates", help="Add the ADR spans a gate held back (doc.spans['adr_candidates']) to each JSONL record."),
     max_chars: int = typer.Option(5000, "--max-chars", help="Report longer texts as errors (nlp.max_length is raised to it)."),
@@ -62,8 +63,8 @@ def annotate_cli(
     try:
         summary = annotate(
             model, input_path, output_path, fmt=_fmt(input_format), output_format=_fmt(output_format),
-            text_field=text_field, id_field=id_field, include_text=include_text, candidates=candidates,
-            max_chars=max_chars, batch_size=batch_size, n_process=n_process, torch_threads=torch_threads, chunk_size=chunk_size,
+            text_field=text_field, id_field=id_field, keep_fields=keep_fields, include_text=include_text,
+            candidates=candidates, max_chars=max_chars, batch_size=batch_size, n_process=n_process, torch_threads=torch_threads, chunk_size=chunk_size,
             threshold=threshold, code=code, restart=restart, quiet=quiet,
             max_consecutive_failures=max_consecutive_failures,
         )
@@ -98,6 +99,7 @@ def annotate_distributed_cli(
     output_format: OutputFormat = typer.Option(OutputFormat.jsonl, "--output-format", "-F", help="jsonl or smm4h-tsv."),
     text_field: str = typer.Option("text", "--text-field", help="Field or column holding the tweet."),
     id_field: str = typer.Option("id", "--id-field", help="Field or column holding the tweet id."),
+    keep_fields: List[str] = typer.Option([], "--keep-field", "-k", help="Input field or column to copy into each JSONL record under its own name (a date for `spacy-adr signals --date-field`); repeat for more."),
     include_text: bool = typer.Option(False, "--include-text", help="Put the text into each JSONL record."),
     candidates: bool = typer.Option(False, "--candidates", help="Add the ADR spans a gate held back to each JSONL record."),
     max_chars: int = typer.Option(5000, "--max-chars", help="Report longer texts as errors."),
@@ -116,7 +118,7 @@ def annotate_distributed_cli(
         summary = annotate_partitions(
             model, inputs, output_dir, scheduler=scheduler, n_workers=n_workers,
             processes=not threads, code=code, fmt=_fmt(input_format), output_format=output.value,
-            text_field=text_field, id_field=id_field, include_text=include_text,
+            text_field=text_field, id_field=id_field, keep_fields=keep_fields, include_text=include_text,
             candidates=candidates, max_chars=max_chars, batch_size=batch_size, chunk_size=chunk_size,
             threshold=threshold, restart=restart, quiet=quiet,
         )

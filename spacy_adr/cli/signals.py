@@ -16,6 +16,13 @@ class Level(str, Enum):
     llt = "llt"
 
 
+class Window(str, Enum):
+    day = "day"
+    week = "week"
+    month = "month"
+    year = "year"
+
+
 @app.command("signals")
 def signals_cli(
     inputs: List[Path] = typer.Argument(..., help="annotate JSONL outputs (.jsonl, also .gz/.bz2/.xz), or folders of them."),
@@ -26,6 +33,8 @@ def signals_cli(
     html: bool = typer.Option(True, "--html/--no-html", help="Write index.html with plots (needs matplotlib: spacy_adr[report])."),
     top_drugs: int = typer.Option(12, "--top-drugs", help="Drugs with a plot of their top events."),
     top_events: int = typer.Option(10, "--top-events", help="Events per drug plot."),
+    date_field: Optional[str] = typer.Option(None, "--date-field", help="The records' date field (annotate --keep-field created_at): a signal table per time window too (signals_by_window.csv, windows.csv)."),
+    window: Window = typer.Option(Window.month, "--window", help="Time window of --date-field: day, week (ISO), month or year."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Count drug x MedDRA PT cases in annotate outputs (a case: one drug-event pair of one
@@ -44,7 +53,7 @@ def signals_cli(
     try:
         result = make_signals(
             inputs, output_dir, level=level.value, meddra=meddra, min_count=min_count, html=html,
-            top_drugs=top_drugs, top_events=top_events,
+            top_drugs=top_drugs, top_events=top_events, date_field=date_field, window=window.value,
             command="spacy-adr " + " ".join(sys.argv[1:]), progress=not quiet,
         )
     except (InputError, FileNotFoundError, ValueError) as error:
@@ -59,6 +68,14 @@ def signals_cli(
         f"{spans['spans']:,} ADR spans: {spans['with_drug']:,} with a drug, {spans['without_drug']:,} "
         f"without, {spans['without_term']:,} without an event; {spans['cases']:,} cases"
     )
+    if "windows" in summary:
+        dates = summary["windows"]
+        msg.info(
+            f"{dates['dated']:,} records dated by {dates['field']!r} in {dates['windows']:,} {dates['window']} windows with "
+            f"cases; {dates['undated']:,} without the field, {dates['bad']:,} not a date"
+        )
+        if not dates["dated"]:
+            msg.warn(f"no record has a date in {dates['field']!r}: annotate with --keep-field {dates['field']}")
     problems = summary["problems"]
     for line in problems["examples"][:10]:
         msg.warn(line)

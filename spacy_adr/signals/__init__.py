@@ -10,9 +10,9 @@ streams the records (any size, plain or compressed; `reading`), counts cases in 
 `summary.json` (what was read, the problems with file and line) and `index.html` with its plots
 (`page`, `plots`). Bad lines are reported, never fatal.
 
-The records carry no date (annotate writes id, probability, spans), so there are no counts by
-time window: to compare periods, annotate each period's tweets to its own file and run this
-on each.
+Counts by time window: annotate with `--keep-field created_at` (any date field of the input)
+and name it here (`date_field`): each day, ISO week, month or year then gets its own signal
+table, `signals_by_window.csv`, and a line in `windows.csv` (`windows`, `tables`).
 """
 import datetime
 import json
@@ -24,7 +24,10 @@ from ..metrics import machine_description
 from .counting import CountResult, count_cases
 from .measures import DEFAULT_MIN_COUNT
 from .reading import input_files
-from .tables import DRUG_COLUMNS, SIGNAL_COLUMNS, drug_rows, signal_rows, write_csv, write_parquet
+from .tables import (
+    DRUG_COLUMNS, SIGNAL_COLUMNS, WINDOW_COLUMNS, WINDOW_SIGNAL_COLUMNS, drug_rows, signal_rows, window_rows,
+    window_signal_rows, write_csv, write_parquet,
+)
 from .terms import SpanTerms, load_pt_map
 
 PLOTS_DIR = "plots"
@@ -56,6 +59,8 @@ def make_signals(
     html: bool = True,
     top_drugs: int = 12,
     top_events: int = 10,
+    date_field: Optional[str] = None,
+    window: str = "month",
     command: str = "",
     progress: bool = False,
 ) -> SignalsResult:
@@ -71,6 +76,9 @@ def make_signals(
     html (bool): Write `index.html` with plots (needs matplotlib).
     top_drugs (int): Drugs (most cases first) with a plot of their top events.
     top_events (int): Events per drug plot.
+    date_field (Optional[str]): The records' date field (kept by `annotate --keep-field`);
+        None: no counts by window.
+    window (str): "day", "week", "month" or "year".
     command (str): The command, shown on the page and in the summary.
     progress (bool): Show a progress bar.
     RETURNS (SignalsResult): The files and figures.
@@ -78,7 +86,9 @@ def make_signals(
     """
     files = input_files(inputs)
     pt_map = load_pt_map(meddra) if meddra is not None else None
-    result = count_cases(files, terms=SpanTerms(level, pt_map), progress=progress)
+    result = count_cases(
+        files, terms=SpanTerms(level, pt_map), date_field=date_field, window=window, progress=progress
+    )
     rows = signal_rows(result.counts, min_count=min_count)
     drugs = drug_rows(result.counts, rows)
     output_dir = Path(output_dir)
@@ -90,11 +100,20 @@ def make_signals(
     ]
     if write_parquet(output_dir / "signals.parquet", rows, SIGNAL_COLUMNS):
         written.append(output_dir / "signals.parquet")
+    windows: List[Dict[str, Any]] = []
+    if result.dates is not None:
+        by_window = window_signal_rows(result.windows, min_count=min_count)
+        windows = window_rows(result.windows, by_window)
+        written.append(write_csv(output_dir / "signals_by_window.csv", by_window, WINDOW_SIGNAL_COLUMNS))
+        written.append(write_csv(output_dir / "windows.csv", windows, WINDOW_COLUMNS))
+        summary["windows"] = {**result.dates.to_dict(), "windows": len(windows)}
     summary_path = output_dir / "summary.json"
     summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     written.append(summary_path)
     if html:
-        written.append(_write_page(output_dir, summary, rows, drugs, top_drugs=top_drugs, top_events=top_events))
+        written.append(
+            _write_page(output_dir, summary, rows, drugs, windows, top_drugs=top_drugs, top_events=top_events)
+        )
     return SignalsResult(output_dir, written, summary, rows)
 
 
@@ -124,10 +143,10 @@ def _summary(
 
 def _write_page(
     output_dir: Path, summary: Dict[str, Any], rows: List[Dict[str, Any]], drugs: List[Dict[str, Any]],
-    *, top_drugs: int, top_events: int,
+    windows: List[Dict[str, Any]], *, top_drugs: int, top_events: int,
 ) -> Path:
     # matplotlib is an option (spacy_adr[report]): imported only for the page.
-    from .page import drugs_section, render_signals_page, signals_section, summary_section
+    from .page import drugs_section, render_signals_page, signals_section, summary_section, windows_section
     from .plots import top_events_plot, volcano_plot
 
     plots_dir = output_dir / PLOTS_DIR
@@ -141,6 +160,7 @@ def _write_page(
     sections = [
         signals_section(rows, [f"{PLOTS_DIR}/{path.name}" for path in plots], min_count=summary["min_count"]),
         drugs_section(drugs),
+        *([windows_section(summary["windows"], windows)] if "windows" in summary else []),
         summary_section(summary),
     ]
     page_path = output_dir / "index.html"

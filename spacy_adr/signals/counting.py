@@ -7,19 +7,26 @@ the same pair twice ("headache ... headache again") is one case. ADR spans witho
 (the tweet names none) or without an event are not cases; the summary counts them. The 2x2
 table of a pair (see `measures`) is then: a = its cases, a + b = the drug's cases,
 a + c = the event's cases, a + b + c + d = all cases.
+
+With a date field (`annotate --keep-field`), each record's cases are counted a second time in
+the counts of its time window (`windows`): a table per window, whose margins are the window's
+own.
 """
+import datetime
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterable, Optional, Sequence, Set, Tuple, Union
 
 from tqdm import tqdm
 
 from .problems import ProblemLog
 from .reading import ReadStats, read_records
 from .terms import SpanTerms
+from .windows import parse_date, window_of
 
 NO_DRUG_FIELD = "ADR span without a drug field: annotate with a pipeline that has adr_drug_mentions"
 BAD_SPAN = "span that is not a JSON object"
+BAD_DATE = "date not understood (ISO 8601, Twitter's created_at or a Unix time): record counted, in no window"
 # Records between two updates of the progress bar: an update per record would cost more
 # than the counting.
 _PROGRESS_EVERY = 10_000
@@ -61,6 +68,7 @@ class SignalCounts:
     event_names (Dict[str, str]): Event code -> name.
     drug_tweets (Dict[str, int]): Drug -> tweets with at least one case of it.
     total (int): All cases.
+    tweets (int): Tweets with at least one case.
     """
 
     pairs: Dict[Tuple[str, str], int] = field(default_factory=dict)
@@ -69,6 +77,7 @@ class SignalCounts:
     event_names: Dict[str, str] = field(default_factory=dict)
     drug_tweets: Dict[str, int] = field(default_factory=dict)
     total: int = 0
+    tweets: int = 0
 
     def add_tweet(self, cases: Set[Tuple[str, str]]) -> None:
         """Count the cases of one tweet.
@@ -83,6 +92,29 @@ class SignalCounts:
         for drug in {drug for drug, _ in cases}:
             self.drug_tweets[drug] = self.drug_tweets.get(drug, 0) + 1
         self.total += len(cases)
+        self.tweets += bool(cases)
+
+
+@dataclass
+class DateStats:
+    """What the records' dates were.
+
+    field (str): The date field.
+    window (str): The window ("day", "week", "month", "year").
+    dated (int): Records with a date.
+    undated (int): Records without the field, or with it null or "".
+    bad (int): Records whose field is not a date (each a problem).
+    """
+
+    field: str
+    window: str
+    dated: int = 0
+    undated: int = 0
+    bad: int = 0
+
+    def to_dict(self) -> Dict[str, object]:
+        """RETURNS (Dict[str, object]): The figures."""
+        return asdict(self)
 
 
 @dataclass
@@ -93,12 +125,17 @@ class CountResult:
     read (ReadStats): Files, lines, records.
     spans (SpanStats): What became of the spans.
     problems (ProblemLog): Bad input, with file and line.
+    windows (Dict[str, SignalCounts]): Window label -> the counts of its records; empty
+        without a date field.
+    dates (Optional[DateStats]): What the dates were; None without a date field.
     """
 
     counts: SignalCounts
     read: ReadStats
     spans: SpanStats
     problems: ProblemLog
+    windows: Dict[str, SignalCounts] = field(default_factory=dict)
+    dates: Optional[DateStats] = None
 
 
 def count_cases(
@@ -106,6 +143,8 @@ def count_cases(
     *,
     terms: Optional[SpanTerms] = None,
     labels: Iterable[str] = ("ADR",),
+    date_field: Optional[str] = None,
+    window: str = "month",
     progress: bool = False,
 ) -> CountResult:
     """Count the drug-event cases of annotate outputs (see the module docstring).
@@ -114,12 +153,18 @@ def count_cases(
         expands folders).
     terms (Optional[SpanTerms]): How a span's event is found; None: PTs from the records.
     labels (Iterable[str]): Span labels that are ADRs.
+    date_field (Optional[str]): The records' date field; None: no counts by window.
+    window (str): "day", "week", "month" or "year" (`windows.window_of`).
     progress (bool): Show a progress bar of records read.
     RETURNS (CountResult): Counts, what was read, and the problems.
     """
     terms = terms or SpanTerms()
     labels = set(labels)
     counts, read, spans, problems = SignalCounts(), ReadStats(), SpanStats(), ProblemLog()
+    result = CountResult(counts, read, spans, problems)
+    if date_field is not None:
+        window_of(datetime.datetime(2000, 1, 1), window)  # an unknown window fails before reading
+        result.dates = DateStats(date_field, window)
     bar = tqdm(total=None, unit=" records", disable=not progress, mininterval=1.0)
     try:
         for path in paths:
@@ -129,12 +174,34 @@ def count_cases(
                     counts.add_tweet(cases)
                     spans.cases += len(cases)
                     spans.tweets_with_cases += 1
+                if result.dates is not None:
+                    label = _window(record, path, line_no, result.dates, problems)
+                    if label is not None and cases:
+                        result.windows.setdefault(label, SignalCounts()).add_tweet(cases)
                 if read.records % _PROGRESS_EVERY == 0:
                     bar.update(_PROGRESS_EVERY)
     finally:
         bar.update(read.records - bar.n)
         bar.close()
-    return CountResult(counts, read, spans, problems)
+    for window_counts in result.windows.values():
+        window_counts.event_names = counts.event_names  # names are learnt once, for all windows
+    return result
+
+
+def _window(
+    record: Dict[str, Any], path: Union[str, Path], line_no: int, dates: DateStats, problems: ProblemLog
+) -> Optional[str]:
+    value = record.get(dates.field)
+    if value is None or value == "":
+        dates.undated += 1
+        return None
+    date = parse_date(value)
+    if date is None:
+        dates.bad += 1
+        problems.add(path, line_no, BAD_DATE, repr(value)[:80])
+        return None
+    dates.dated += 1
+    return window_of(date, dates.window)
 
 
 def _record_cases(

@@ -1,6 +1,7 @@
 """The signal page: one HTML file, its plots beside it in plots/, in the evaluation report's
 style and with its table and section helpers (`spacy_adr.report.page`). It names drugs and
 MedDRA terms only, never a tweet."""
+from html import escape
 from typing import Any, Dict, List, Sequence
 
 from ..report.page import html_page, images, section, table
@@ -38,6 +39,26 @@ def drugs_section(drugs: Sequence[Dict[str, Any]]) -> str:
         return section("Drugs", '<p class="note">No ADR span was attributed to a drug.</p>', "drugs")
     rows = [[row["drug"], row["tweets"], row["cases"], row["events"], row["signals"]] for row in drugs]
     return section("Drugs", table(["drug", "tweets", "cases", "events", "signals"], rows), "drugs")
+
+
+def windows_section(dates: Dict[str, Any], windows: Sequence[Dict[str, Any]]) -> str:
+    """The window table (each window's signal table is in signals_by_window.csv).
+
+    dates (Dict[str, Any]): `summary.json`'s "windows": field, window, dated, undated, bad.
+    windows (Sequence[Dict[str, Any]]): `tables.window_rows` output.
+    RETURNS (str): The section.
+    """
+    body = (
+        f'<p class="note">Records by the {dates["window"]} of their field <code>{escape(dates["field"])}</code>: '
+        f'{dates["dated"]:,} dated, {dates["undated"]:,} without it, {dates["bad"]:,} not a date. Each '
+        "window's 2x2 tables use its own cases; its signal table is in signals_by_window.csv.</p>"
+    )
+    if windows:
+        keys = ["window", "tweets", "cases", "drugs", "events", "pairs", "signals"]
+        body += table(keys, [[row[key] for key in keys] for row in windows])
+    else:
+        body += '<p class="note">No window has a case.</p>'
+    return section(f"By {dates['window']}", body, "windows")
 
 
 def signals_section(rows: Sequence[Dict[str, Any]], plots: Sequence[str], *, min_count: int) -> str:

@@ -13,6 +13,11 @@ Only pairs with a >= the minimum count are written; rows are ordered by drug, th
 
 Drug table columns: `drug`, `tweets` (tweets with a case of it), `cases`, `events` (distinct
 events), `signals` (rows of the signal table that are signals).
+
+By time window (with a date field): the signal table of each window's own counts, with a
+first column `window`, windows in time order; and the window table: `window`, `tweets`
+(tweets with a case), `cases`, `drugs`, `events`, `pairs` (rows of its signal table),
+`signals`.
 """
 import csv
 from pathlib import Path
@@ -26,6 +31,8 @@ SIGNAL_COLUMNS = [
     "prr", "prr_lower", "prr_upper", "ror", "ror_lower", "ror_upper", "corrected", "signal",
 ]
 DRUG_COLUMNS = ["drug", "tweets", "cases", "events", "signals"]
+WINDOW_SIGNAL_COLUMNS = ["window", *SIGNAL_COLUMNS]
+WINDOW_COLUMNS = ["window", "tweets", "cases", "drugs", "events", "pairs", "signals"]
 
 
 def signal_rows(counts: SignalCounts, *, min_count: int = DEFAULT_MIN_COUNT) -> List[Dict[str, Any]]:
@@ -75,6 +82,41 @@ def drug_rows(counts: SignalCounts, signals: Sequence[Dict[str, Any]]) -> List[D
     ]
     rows.sort(key=lambda row: (-row["cases"], row["drug"]))
     return rows
+
+
+def window_signal_rows(windows: Dict[str, SignalCounts], *, min_count: int = DEFAULT_MIN_COUNT) -> List[Dict[str, Any]]:
+    """The signal table of each window's counts, windows in time order (see the module
+    docstring).
+
+    windows (Dict[str, SignalCounts]): Window label -> its counts.
+    min_count (int): The fewest cases of a pair that gets a row.
+    RETURNS (List[Dict[str, Any]]): The rows, each with its `window`.
+    """
+    return [
+        {"window": label, **row}
+        for label in sorted(windows)
+        for row in signal_rows(windows[label], min_count=min_count)
+    ]
+
+
+def window_rows(windows: Dict[str, SignalCounts], signals: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The window table, in time order.
+
+    windows (Dict[str, SignalCounts]): Window label -> its counts.
+    signals (Sequence[Dict[str, Any]]): `window_signal_rows` of the same counts.
+    RETURNS (List[Dict[str, Any]]): The rows.
+    """
+    pairs: Dict[str, int] = {}
+    flagged: Dict[str, int] = {}
+    for row in signals:
+        pairs[row["window"]] = pairs.get(row["window"], 0) + 1
+        flagged[row["window"]] = flagged.get(row["window"], 0) + int(row["signal"])
+    return [
+        {"window": label, "tweets": counts.tweets, "cases": counts.total,
+         "drugs": len(counts.drugs), "events": len(counts.events), "pairs": pairs.get(label, 0),
+         "signals": flagged.get(label, 0)}
+        for label, counts in sorted(windows.items())
+    ]
 
 
 def write_csv(path: Union[str, Path], rows: Sequence[Dict[str, Any]], columns: Sequence[str]) -> Path:
