@@ -2,7 +2,7 @@
 
 Writes N generated tweets to a gzipped JSONL (deterministic; every tweet has a new user name,
 hashtag, URL and number, as a real stream has, so spaCy's string store would grow with the
-dump), builds a light pipeline (tweet tokenizer, `adr_tweet_normalizer`, `adr_gazetteer` and
+dump; `--adr-share` of them are made of ADR-laden words, the rest of everyday words), builds a light pipeline (tweet tokenizer, `adr_tweet_normalizer`, `adr_gazetteer` and
 an entity ruler with a few ADR terms; or takes --model), annotates the dump in this process
 in chunks of 10,000 and adds a row to metrics/annotate_memory.json: RSS when the first chunk
 is committed, peak RSS of the process, their ratio (1.0: flat), the size of the string store
@@ -16,6 +16,9 @@ The real pipeline (an installed package or a pipeline folder; it takes hours on 
 needs the machine to itself, since the figures are the process's own RSS):
 
     python scripts/annotate_memory.py --model en_adr_smm4h --n-tweets 1000000 --batch-size 128
+
+With every tweet ADR-laden (the default) the linker runs on nearly every tweet; `--adr-share
+0.1` is closer to a real dump (a few percent of tweets report an ADR) and several times faster.
 """
 import argparse
 import json
@@ -33,24 +36,30 @@ WORDS = (
     "this drug gives me a headache and i cant sleep at all today the new pills make "
     "me feel dizzy so tired weight gain again dry mouth all night nausea after my dose"
 ).split()
+EVERYDAY_WORDS = (
+    "just got home from work and the weather is great going to watch the game tonight with "
+    "friends my phone died again coffee first then the gym what a day lol love this song"
+).split()
 FIRST_CHUNK = 10_000
 
 
-def generated_tweets(n: int, seed: int = 0) -> Iterator[Dict]:
-    """`n` tweet records, each with a few strings no earlier tweet had."""
+def generated_tweets(n: int, seed: int = 0, adr_share: float = 1.0) -> Iterator[Dict]:
+    """`n` tweet records, each with a few strings no earlier tweet had; `adr_share` of them
+    drawn from ADR-laden words, the others from everyday words."""
     rng = random.Random(seed)
     for i in range(n):
-        words = rng.choices(WORDS, k=rng.randint(6, 18))
+        vocabulary = WORDS if rng.random() < adr_share else EVERYDAY_WORDS
+        words = rng.choices(vocabulary, k=rng.randint(6, 18))
         extra = [f"@user{rng.randrange(10**9)}", f"#tag{i}", f"https://t.co/{rng.randrange(36**8):x}", str(i)]
         words[rng.randrange(len(words)):0] = rng.sample(extra, rng.randint(1, 4))
         yield {"id": 10**17 + i, "text": " ".join(words)}
 
 
-def write_dump(path: Path, n: int) -> Path:
+def write_dump(path: Path, n: int, adr_share: float = 1.0) -> Path:
     import gzip
 
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as file:
-        for record in generated_tweets(n):
+        for record in generated_tweets(n, adr_share=adr_share):
             file.write(json.dumps(record) + "\n")
     return path
 
@@ -142,6 +151,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="An installed package or pipeline folder (default: the light pipeline)")
     parser.add_argument("--split", default="generated", help="The row's split name")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--adr-share", type=float, default=1.0, help="Share of tweets made of ADR-laden words")
     parser.add_argument("-o", "--output", type=Path, default=Path("metrics/annotate_memory.json"))
     args = parser.parse_args()
     if args.n_tweets < FIRST_CHUNK:
@@ -151,8 +161,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         model = args.model or build_light_pipeline(folder / "light")
-        dump = write_dump(folder / "tweets.jsonl.gz", args.n_tweets)
+        dump = write_dump(folder / "tweets.jsonl.gz", args.n_tweets, adr_share=args.adr_share)
         row = measure(model, dump, folder / "out.jsonl", n_tweets=args.n_tweets, batch_size=args.batch_size)
+        row["adr_share"] = args.adr_share
     variant = "light (tokenizer, normalizer, gazetteer, entity ruler)" if args.model is None else str(args.model)
     row = {"task": "memory", "variant": variant, "split": args.split, **row}
     write_rows(args.output, [row], command=shlex.join(["python", *sys.argv]))
