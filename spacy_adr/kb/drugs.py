@@ -23,7 +23,7 @@ import spacy
 
 from ..errors import ConversionReport, InputError
 from ..lines import numbered_lines
-from ..pipeline.gazetteer import normalize_term
+from .lexicon import normalize_term
 
 HEADER = ("name", "drug")
 # Names shorter than this match everywhere in a tweet ("ha", "rx"); a loader leaves them out.

@@ -19,6 +19,17 @@ from ..lines import numbered_lines
 from ..errors import ConversionReport
 
 
+def normalize_term(term: str, *, keep_acronyms: bool = False) -> str:
+    """The form a term is matched in: lowercased, whitespace runs as one space, stripped.
+
+    term (str): A term.
+    keep_acronyms (bool): Keep the case of a term written all in capitals ("ALL").
+    RETURNS (str): The normalised term.
+    """
+    term = " ".join(term.split())
+    return term if keep_acronyms and term.isupper() else term.lower()
+
+
 def read_lexicon(
     path: Union[str, Path],
     *,

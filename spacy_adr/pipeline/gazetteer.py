@@ -32,6 +32,7 @@ from spacy.training import Example
 from spacy.util import ensure_path, registry
 
 from .. import extensions  # noqa: F401  (installs Token._.adr_gaz)
+from ..kb.lexicon import normalize_term
 
 TERMS_FILE = "terms.txt"
 CFG_FILE = "cfg"
@@ -88,17 +89,6 @@ def gazetteer_terms_v1(
         for name in load_meddra(meddra).names():
             add(name)
     return list(terms.values())
-
-
-def normalize_term(term: str, *, keep_acronyms: bool = False) -> str:
-    """The form a term is matched in: lowercased, whitespace runs as one space, stripped.
-
-    term (str): A term.
-    keep_acronyms (bool): Keep the case of a term written all in capitals ("ALL").
-    RETURNS (str): The normalised term.
-    """
-    term = " ".join(term.split())
-    return term if keep_acronyms and term.isupper() else term.lower()
 
 
 class AdrGazetteer:

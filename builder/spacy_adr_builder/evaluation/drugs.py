@@ -28,7 +28,7 @@ from spacy_adr.drug_attribution import DEFAULT_RULE, RULES, Mention
 from spacy_adr.errors import ConversionReport
 from spacy_adr.kb.drugs import DrugLexicon
 from spacy_adr.pipeline.drug_mentions import DrugMentions
-from spacy_adr.pipeline.gazetteer import normalize_term
+from spacy_adr.kb.lexicon import normalize_term
 from spacy_adr.scoring import score_spans
 from ..corpora.drug_names import CadecPost, DrugSources, read_task3_drug_rows
 from ..training.drug_lexicon import build_drug_lexicon

@@ -29,7 +29,7 @@ from typing import Any, Collection, Dict, Iterable, List, Optional, Tuple
 
 from spacy_adr.kb.drugs import DEFAULT_MIN_LENGTH, DrugLexicon
 from spacy_adr.pipeline.drug_mentions import DrugMentions
-from spacy_adr.pipeline.gazetteer import normalize_term
+from spacy_adr.kb.lexicon import normalize_term
 from ..corpora.drug_names import CadecPost
 
 DEFAULT_MIN_ANNOTATED = 0.5
