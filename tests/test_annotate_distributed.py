@@ -1,5 +1,6 @@
 """`annotate-distributed`: a damaged partition fails alone with a clear message, and
-`--candidates` reaches the workers (workers as threads, as in test_distributed.py)."""
+`--candidates` and `--keep-field` reach the workers (workers as threads, as in
+test_distributed.py)."""
 import gzip
 import json
 from pathlib import Path
@@ -16,7 +17,7 @@ HELPERS = Path(__file__).parent / "annotate_helpers.py"
 
 
 def jsonl(texts) -> bytes:
-    return "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)).encode()
+    return "".join(json.dumps({"id": i, "text": t, "day": f"2020-01-0{i % 9 + 1}"}) + "\n" for i, t in enumerate(texts)).encode()
 
 
 def test_damaged_partition_fails_alone_and_candidates_reach_the_workers(tmp_path):
@@ -29,7 +30,7 @@ def test_damaged_partition_fails_alone_and_candidates_reach_the_workers(tmp_path
     out = tmp_path / "out"
     summary = annotate_partitions(
         model, str(dump / "part-*"), out, n_workers=1, processes=False, code=HELPERS,
-        candidates=True, chunk_size=10, quiet=True,
+        candidates=True, keep_fields=["day"], chunk_size=10, quiet=True,
     )
     [failure] = summary.failed
     assert failure["input"].endswith("part-2.jsonl.gz")
@@ -38,4 +39,4 @@ def test_damaged_partition_fails_alone_and_candidates_reach_the_workers(tmp_path
     assert (summary.records, summary.annotated) == (2, 2)
     first = read_jsonl(out / "part-1.jsonl")[0]
     assert first["candidates"] == [{"start": 5, "end": 9, "text": "pill", "label": "ADR", "score": 0.25}]
-    assert first["spans"][0]["score"] == 0.75
+    assert first["spans"][0]["score"] == 0.75 and first["day"] == "2020-01-01"
