@@ -2,6 +2,7 @@
 
     python scripts/bench_signals.py                 # 100,000 and 1,000,000 records
     python scripts/bench_signals.py --sizes 10000   # a quick look
+    python scripts/bench_signals.py --window month  # records dated over two years, counted by month too
 
 For each size it writes a JSONL file of that many records shaped like annotate's (most tweets
 without spans, a few with one to three linked ADR spans, each with a drug and a PT; 60 drugs,
@@ -11,6 +12,7 @@ RSS. Equal peaks for 10x the records are the flat memory. Rows go to metrics/sig
 (task "speed", split "signals_<n>_records").
 """
 import argparse
+import datetime
 import json
 import random
 import resource
@@ -23,14 +25,17 @@ from pathlib import Path
 N_DRUGS = 60
 N_EVENTS = 400
 SPAN_RATE = 0.3  # share of tweets with at least one ADR span
+START = datetime.datetime(2018, 1, 1)
+TWO_YEARS = 2 * 365 * 24 * 3600
 
 
-def generate(path: Path, n_records: int, seed: int = 0) -> None:
+def generate(path: Path, n_records: int, seed: int = 0, dated: bool = False) -> None:
     """Write `n_records` annotate-like records to `path`.
 
     path (Path): The JSONL file.
     n_records (int): Records written.
     seed (int): Random seed.
+    dated (bool): Give each record a `created_at` in Twitter's format, over two years.
     """
     rng = random.Random(seed)
     drugs = [f"drug{i:02d}" for i in range(N_DRUGS)]
@@ -52,20 +57,25 @@ def generate(path: Path, n_records: int, seed: int = 0) -> None:
                     })
             record = {"id": 10**17 + i, "adr_probability": 0.8 if spans else 0.05,
                       "adr_label": bool(spans), "spans": spans, "gate_open": True if spans else None}
+            if dated:
+                when = START + datetime.timedelta(seconds=rng.randrange(TWO_YEARS))
+                record["created_at"] = when.strftime("%a %b %d %H:%M:%S +0000 %Y")
             file_.write(json.dumps(record) + "\n")
 
 
-def time_signals(path: Path, output_dir: Path) -> dict:
+def time_signals(path: Path, output_dir: Path, window: str = "") -> dict:
     """Run make_signals once in this process.
 
     path (Path): The records.
     output_dir (Path): Where the tables and page go.
+    window (str): Count by this window of `created_at` too; "": not by window.
     RETURNS (dict): seconds, peak_rss_mb, cases, rows.
     """
     from spacy_adr.signals import make_signals
 
     start = time.perf_counter()
-    result = make_signals([path], output_dir, html=True)
+    by_window = {"date_field": "created_at", "window": window} if window else {}
+    result = make_signals([path], output_dir, html=True, **by_window)
     seconds = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"seconds": seconds, "peak_rss_mb": peak_kb / 1024, "cases": result.summary["spans"]["cases"],
@@ -76,10 +86,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--output", type=Path, default=Path("metrics/signals_speed.json"))
+    parser.add_argument("--window", default="", help="Date the records and count by this window too (day, week, month, year)")
     parser.add_argument("--time", nargs=2, type=Path, metavar=("RECORDS", "OUTPUT_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.time:
-        print(json.dumps(time_signals(*args.time)))
+        print(json.dumps(time_signals(*args.time, window=args.window)))
         return
     from spacy_adr.metrics import write_rows
 
@@ -87,13 +98,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             path = Path(tmp) / f"records_{n}.jsonl"
-            generate(path, n)
+            generate(path, n, dated=bool(args.window))
             size_mb = path.stat().st_size / 2**20
             # A fresh process each: its peak RSS is this size's alone.
-            done = subprocess.run([sys.executable, __file__, "--time", str(path), str(Path(tmp) / f"out_{n}")],
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run([sys.executable, __file__, "--time", str(path), str(Path(tmp) / f"out_{n}"),
+                                   "--window", args.window], capture_output=True, text=True, check=True)
             timing = json.loads(done.stdout.strip().splitlines()[-1])
-            row = {"task": "speed", "variant": "spacy-adr signals (tables and page)", "split": f"signals_{n}_records",
+            variant = "spacy-adr signals (tables and page)" + (f", by {args.window} too" if args.window else "")
+            row = {"task": "speed", "variant": variant, "split": f"signals_{n}_records",
                    "records": timing["records"], "file_mb": round(size_mb, 1), "seconds": round(timing["seconds"], 1),
                    "records_per_s": round(timing["records"] / timing["seconds"]), "peak_rss_mb": round(timing["peak_rss_mb"], 1),
                    "cases": timing["cases"], "pairs_in_table": timing["rows"]}
