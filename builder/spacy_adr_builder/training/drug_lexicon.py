@@ -103,13 +103,12 @@ def _dictionary_entries(
 ) -> Tuple[List[Tuple[str, str]], List[Dict[str, Any]]]:
     # The dictionary's names less those CADEC's annotators mostly did not mark as a drug.
     annotated = Counter(normalize_term(drug.text) for post in posts for drug in post.drugs)
-    occurs = _occurrences(posts, [normalize_term(name) for name, _ in dictionary]) if posts else Counter()
+    rare = _rarely_annotated(posts, [normalize_term(name) for name, _ in dictionary], annotated, min_annotated)
     entries, left_out = [], []
     for name, drug in dictionary:
         key = normalize_term(name)
-        n_occurs = occurs.get(key, 0)
-        if n_occurs and annotated.get(key, 0) / n_occurs < min_annotated:
-            left_out.append({"name": key, "annotated": annotated.get(key, 0), "occurs": n_occurs})
+        if key in rare:
+            left_out.append(rare[key])
         else:
             entries.append((name, drug))
     return entries, left_out
@@ -153,13 +152,11 @@ def cadec_entries(
     if not annotated:
         return [], []
     canonical = {concept: _concept_drug(names.get(concept), found) for concept, found in spellings.items()}
-    occurs = _occurrences(posts, list(annotated))
+    rare = _rarely_annotated(posts, list(annotated), annotated, min_annotated)
     entries, left_out = [], []
-    for name, n_annotated in sorted(annotated.items(), key=lambda item: (-item[1], item[0])):
-        n_occurs = occurs.get(name, 0)
-        # A spelling the tokenizer never isolates ("lipitor20mg") occurs 0 times: kept.
-        if n_occurs and n_annotated / n_occurs < min_annotated:
-            left_out.append({"name": name, "annotated": n_annotated, "occurs": n_occurs})
+    for name, _ in sorted(annotated.items(), key=lambda item: (-item[1], item[0])):
+        if name in rare:
+            left_out.append(rare[name])
             continue
         concepts = concepts_of.get(name)
         drug = canonical[concepts.most_common(1)[0][0]] if concepts else name
@@ -177,6 +174,21 @@ def _concept_drug(names: Optional[Counter], spellings: Counter) -> str:
         if drug:
             return drug
     return min(spellings.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def _rarely_annotated(
+    posts: List[CadecPost], names: List[str], annotated: Counter, min_annotated: float
+) -> Dict[str, Dict[str, Any]]:
+    # The names annotated as a drug in less than `min_annotated` of the places where they occur
+    # in the posts, each with "name", "annotated", "occurs". A name that never occurs (one the
+    # matcher never isolates, "lipitor20mg") is not among them: it is kept.
+    if not posts:
+        return {}
+    return {
+        name: {"name": name, "annotated": annotated.get(name, 0), "occurs": n_occurs}
+        for name, n_occurs in _occurrences(posts, names).items()
+        if annotated.get(name, 0) / n_occurs < min_annotated
+    }
 
 
 def _occurrences(posts: List[CadecPost], names: List[str]) -> Counter:
