@@ -7,8 +7,9 @@ and wherever a resumed run starts (padding inside a transformer batch changes th
 of its floats, so batches must not depend on where reading began).
 
 Each batch runs inside `nlp.memory_zone()`: the strings a batch adds to the vocab (about one
-new string per tweet: user names, URLs, typos) are freed after it, and the string store's
-index is rebuilt when the freed keys' cells make up most of it (see `memory`).
+new string per tweet: user names, URLs, typos) and their lexemes are freed after it, and the
+string and lexeme indexes are rebuilt when the freed keys' cells make up most of them (see
+`memory`).
 
 A batch in which a component raises is annotated again one record at a time: the records that
 still raise get an error naming the component and the exception (`Result.raised`), the others
@@ -36,7 +37,7 @@ from typing import Any, Deque, Dict, Iterable, Iterator, List, NamedTuple, Optio
 from spacy.language import Language
 
 from .inputs import InputRecord
-from .memory import compact_string_index
+from .memory import compact_lexeme_index, compact_string_index
 from .outputs import RecordOptions, serialize_doc
 
 Unit = List[InputRecord]
@@ -98,6 +99,7 @@ def _annotate(nlp: Language, items: List[Item], options: RecordOptions, batch_si
             else:
                 results.append(Result(data, n_spans))
     compact_string_index(nlp.vocab.strings)
+    compact_lexeme_index(nlp.vocab)
     return results
 
 

@@ -57,7 +57,7 @@ def evaluate_textcat_cli(
         rows.append({"task": "textcat", "variant": variant, "split": split, **scores})
     write_rows(output, rows, command=command_line())
     msg.table(
-        [(r["split"], f"{r['p']:.4f}", f"{r['r']:.4f}", f"{r['f']:.4f}", r["threshold"], r["n"]) for r in rows],
+        [(r["split"], f"{r['p']:.4f}", f"{r['r']:.4f}", f"{r['f']:.4f}", f"{r['threshold']:.2f}", r["n"]) for r in rows],
         header=("split", "P", "R", "F1", "threshold", "n"),
     )
     msg.good(f"Wrote {output}")
@@ -96,7 +96,7 @@ def evaluate_vote_cli(
                      "weights": ",".join(str(w) for w in weight_list or [1.0] * len(models)), **scores})
     write_rows(output, rows, command=command_line())
     msg.table(
-        [(r["split"], f"{r['p']:.4f}", f"{r['r']:.4f}", f"{r['f']:.4f}", r["threshold"], r["n"]) for r in rows],
+        [(r["split"], f"{r['p']:.4f}", f"{r['r']:.4f}", f"{r['f']:.4f}", f"{r['threshold']:.2f}", r["n"]) for r in rows],
         header=("split", "P", "R", "F1", "threshold", "n"),
     )
     msg.good(f"Wrote {output}")
