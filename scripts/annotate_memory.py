@@ -12,8 +12,9 @@ run can be followed in its log.
 
     python scripts/annotate_memory.py --n-tweets 1000000
 
-The real pipeline (an installed package or a pipeline folder; it takes hours on 2 CPUs and
-needs the machine to itself, since the figures are the process's own RSS):
+The real pipeline (an installed package or a pipeline folder; the fast package with `--adr-share
+0.1` took 31 minutes on an idle 2-core machine; give it the machine, as other jobs slow it many
+times over):
 
     python scripts/annotate_memory.py --model en_adr_smm4h --n-tweets 1000000 --batch-size 128
 
