@@ -303,37 +303,3 @@ def test_transformer_init_from_a_trained_pipeline(trf_model, tiny_bert, tmp_path
     with pytest.raises(ValueError, match="is not a saved 'transformer' component"):
         spacy.registry.callbacks.get("spacy-adr.transformer_init.v1")(init_from=str(tmp_path))(nlp)
 
-
-# ---- voting -----------------------------------------------------------------------------------
-
-@Language.factory("fixed_adr_probability", default_config={"probabilities": {}})
-def make_fixed_adr_probability(nlp, name, probabilities):
-    def set_probability(doc):
-        doc.cats = {"ADR": probabilities[doc.text]}
-        return doc
-    return set_probability
-
-
-def fixed_pipeline(probabilities) -> Language:
-    nlp = make_blank("en")
-    nlp.add_pipe("fixed_adr_probability", config={"probabilities": dict(zip((t for t, _ in TWEETS), probabilities))})
-    return nlp
-
-
-def test_vote_averages_the_probabilities(tmp_path):
-    from spacy_adr_builder.evaluation.textcat import evaluate_vote
-
-    dev = write_corpus(tmp_path / "dev.spacy", TWEETS)
-    # Each model alone misses one positive (ranked under a negative); their mean ranks every
-    # positive above every negative.
-    first = fixed_pipeline([0.9, 0.8, 0.2, 0.1, 0.3, 0.1])
-    second = fixed_pipeline([0.2, 0.7, 0.9, 0.3, 0.1, 0.4])
-    assert evaluate_textcat(first, dev, threshold=0.25)["f"] < 1.0
-    assert evaluate_textcat(second, dev, threshold=0.35)["f"] < 1.0
-    result = evaluate_vote([first, second], dev)
-    assert (result["p"], result["r"], result["f"]) == (1.0, 1.0, 1.0)
-    assert 0.35 < result["threshold"] <= 0.55
-    # all weight on the first model: its own best F1
-    assert evaluate_vote([first, second], dev, weights=[1.0, 0.0])["f"] == pytest.approx(6 / 7)
-    with pytest.raises(ValueError, match="one weight"):
-        evaluate_vote([first, second], dev, weights=[1.0])

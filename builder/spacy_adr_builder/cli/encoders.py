@@ -56,18 +56,3 @@ def prepare_encoder_cli(
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     msg.good(f"Wrote {encoder.value} to {path} ({size / 1e6:.0f} MB)")
 
-
-@app.command("prepare-navec")
-def prepare_navec_cli(
-    output_dir: Path = typer.Argument(..., help="Pipeline folder to write; name it in [initialize] vectors."),
-    corpus: List[Path] = typer.Option([], "--corpus", "-c", help="Converted corpus (.spacy): keep only its words. Repeatable; none keeps all 250k.", exists=True),
-    lang: str = typer.Option("xx", "--lang", help="Language of the pipeline the vectors are for."),
-) -> None:
-    """Write navec's Russian word vectors (keyed by token.norm_) as a blank pipeline folder."""
-    from ..training.vectors import navec_vectors, normalised_texts
-
-    words = {word for words in normalised_texts(lang, corpus) for word in words} if corpus else None
-    nlp = navec_vectors(lang, keep_words=words)
-    nlp.to_disk(output_dir)
-    rows, width = nlp.vocab.vectors.shape
-    msg.good(f"Wrote {output_dir}: navec vectors, {rows} rows x {width}")

@@ -63,45 +63,6 @@ def evaluate_textcat_cli(
     msg.good(f"Wrote {output}")
 
 
-@app.command("evaluate-vote")
-def evaluate_vote_cli(
-    models: List[str] = typer.Argument(..., help="Voting pipelines: installed package names or paths."),
-    data: List[str] = typer.Option(..., "--data", "-d", help="SPLIT:PATH of a gold corpus; repeatable."),
-    variant: str = typer.Option(..., "--variant", help="Name of the vote, e.g. xx-e5+navec-cnn."),
-    weights: str = typer.Option("", "--weights", help="Comma-separated weight per model; default equal."),
-    output: Path = typer.Option(Path("metrics/textcat_dev.json"), "--output", "-o", help="Metrics file."),
-) -> None:
-    """P/R/F1 of the ADR class when the pipelines vote by mean probability, at the best
-    threshold on each corpus (chosen there, as tune-threshold chooses a pipeline's)."""
-    import spacy
-
-    from ..evaluation.textcat import evaluate_vote
-    from spacy_adr.metrics import write_rows
-
-    named = [_split_named(value) for value in data]
-    for _, path in named:
-        if not path.exists():
-            msg.fail(f"{path}: no such corpus", exits=1)
-    try:
-        weight_list = [float(w) for w in weights.split(",")] if weights else None
-    except ValueError:
-        msg.fail(f"--weights {weights!r}: give numbers separated by commas, e.g. 0.7,0.3", exits=1)
-    if weight_list is not None and len(weight_list) != len(models):
-        msg.fail(f"--weights: {len(weight_list)} weights for {len(models)} models", exits=1)
-    pipelines = [spacy.load(model) for model in models]
-    rows = []
-    for split, path in named:
-        scores = evaluate_vote(pipelines, path, weights=weight_list)
-        rows.append({"task": "textcat", "variant": variant, "split": split, "models": " + ".join(models),
-                     "weights": ",".join(str(w) for w in weight_list or [1.0] * len(models)), **scores})
-    write_rows(output, rows, command=command_line())
-    msg.table(
-        [(r["split"], f"{r['p']:.4f}", f"{r['r']:.4f}", f"{r['f']:.4f}", f"{r['threshold']:.2f}", r["n"]) for r in rows],
-        header=("split", "P", "R", "F1", "threshold", "n"),
-    )
-    msg.good(f"Wrote {output}")
-
-
 @app.command("predict-task2")
 def predict_task2_cli(
     model: str = typer.Argument(..., help="Pipeline: installed package name or path."),

@@ -100,32 +100,6 @@ def evaluate_textcat(
     return score_binary(probabilities, gold, threshold)
 
 
-def evaluate_vote(
-    models: Sequence[Language], path: Union[str, Path], *, weights: Optional[Sequence[float]] = None,
-    label: str = ADR_LABEL, batch_size: int = 64,
-) -> Dict[str, float]:
-    """P/R/F1 of `label` on a gold corpus when several pipelines vote by their weighted mean
-    probability, at the threshold with the best F1 on that corpus (as `tune-threshold` chooses
-    a single pipeline's).
-
-    models (Sequence[Language]): The voting pipelines, each writing `doc.cats[label]`.
-    path (Union[str, Path]): The gold corpus.
-    weights (Optional[Sequence[float]]): One weight per model; None weighs them equally.
-    RETURNS (Dict[str, float]): p, r, f, threshold, n, n_pos, n_pred_pos.
-    """
-    weights = list(weights) if weights else [1.0] * len(models)
-    if len(weights) != len(models) or sum(weights) <= 0 or min(weights) < 0:
-        raise ValueError(f"give one weight >= 0 per model ({len(models)} models), got {weights}")
-    docs = read_gold(models[0], path)
-    gold = gold_labels(docs, path, label)
-    mean = [0.0] * len(docs)
-    for nlp, weight in zip(models, weights):
-        probabilities = predict_probabilities(nlp, (d.text for d in docs), label=label, batch_size=batch_size)
-        mean = [m + weight * p / sum(weights) for m, p in zip(mean, probabilities)]
-    threshold, _ = best_threshold(mean, gold)
-    return score_binary(mean, gold, threshold)
-
-
 def write_task2_predictions(
     nlp: Language, path: Union[str, Path], output: Union[str, Path], *, label: str = ADR_LABEL,
     batch_size: int = 64,
