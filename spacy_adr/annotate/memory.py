@@ -64,7 +64,8 @@ def compact_lexeme_index(vocab: Vocab) -> bool:
     """Rebuild a vocab's lexeme table from its live lexemes when it is mostly deleted cells.
     Call it outside memory zones: it keeps only the lexemes of the vocab's own memory, the same
     objects at the same addresses, so Docs, the tokenizer's cache and every lexeme attribute
-    are untouched.
+    are untouched. `len(vocab)`, which counts lexemes added rather than live ones, restarts
+    from 0.
 
     vocab (Vocab): The vocab (`nlp.vocab`).
     RETURNS (bool): Whether the table was rebuilt.

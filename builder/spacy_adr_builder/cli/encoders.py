@@ -55,4 +55,3 @@ def prepare_encoder_cli(
         msg.fail(str(err), exits=1)
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     msg.good(f"Wrote {encoder.value} to {path} ({size / 1e6:.0f} MB)")
-
