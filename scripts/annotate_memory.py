@@ -91,15 +91,12 @@ def peak_rss_mb() -> float:
 
 def index_cells(nlp) -> Dict[str, int]:
     """Cells of the hash tables of spaCy's string store and of its lexemes (16 bytes each)."""
-    import gc
+    from spacy_adr.annotate.memory import lexeme_index
 
-    from preshed.maps import PreshMap
-
-    # Vocab._by_orth is not a Python attribute; the garbage collector still sees it.
-    lexemes = [o for o in gc.get_referents(nlp.vocab) if isinstance(o, PreshMap)]
+    lexemes = lexeme_index(nlp.vocab)
     return {
         "string_index_cells": nlp.vocab.strings._map.capacity,
-        "lexeme_index_cells": lexemes[0].capacity if len(lexemes) == 1 else None,
+        "lexeme_index_cells": lexemes.capacity if lexemes is not None else None,
     }
 
 

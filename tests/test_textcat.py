@@ -302,4 +302,3 @@ def test_transformer_init_from_a_trained_pipeline(trf_model, tiny_bert, tmp_path
     numpy.testing.assert_allclose(nlp(text)._.trf_data.model_output.last_hidden_state, expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="is not a saved 'transformer' component"):
         spacy.registry.callbacks.get("spacy-adr.transformer_init.v1")(init_from=str(tmp_path))(nlp)
-
