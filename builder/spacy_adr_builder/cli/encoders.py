@@ -1,4 +1,5 @@
-"""`spacy-adr-builder prepare-encoder {minilm,e5,mpnet} OUTPUT_DIR`: model folders for spacy-transformers."""
+"""`spacy-adr-builder prepare-encoder {minilm,e5,mpnet} OUTPUT_DIR`: model folders for spacy-transformers;
+`adapt-encoder`: one adapted to unlabelled text by masked-LM training."""
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -55,3 +56,35 @@ def prepare_encoder_cli(
         msg.fail(str(err), exits=1)
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     msg.good(f"Wrote {encoder.value} to {path} ({size / 1e6:.0f} MB)")
+
+
+@app.command("adapt-encoder")
+def adapt_encoder_cli(
+    encoder_dir: Path = typer.Argument(..., help="Hugging Face encoder folder to adapt."),
+    output_dir: Path = typer.Argument(..., help="Folder to write the adapted encoder to."),
+    texts: List[Path] = typer.Option(..., "--texts", help=".spacy corpus whose texts to train on (repeatable)."),
+    exclude: Optional[List[Path]] = typer.Option(
+        None, "--exclude", help=".spacy corpus whose texts must not be trained on, e.g. a dev set (repeatable)."
+    ),
+    steps: int = typer.Option(300, "--steps", help="Training steps."),
+    head_steps: int = typer.Option(50, "--head-steps", help="First steps that train the new masked-LM head alone."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Texts per step."),
+    max_length: int = typer.Option(64, "--max-length", help="Pieces per text."),
+    learn_rate: float = typer.Option(5e-5, "--learn-rate", help="AdamW learning rate."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the text order and the masking."),
+) -> None:
+    """Masked-LM training of an encoder on unlabelled text (domain and language adaptation)."""
+    from ..training.masked_lm import adapt_encoder, read_texts
+
+    try:
+        corpus = read_texts(texts, exclude or [])
+        msg.info(f"{len(corpus):,} distinct texts from {len(texts)} corpora")
+        summary = adapt_encoder(
+            encoder_dir, output_dir, corpus, steps=steps, head_steps=head_steps,
+            batch_size=batch_size, max_length=max_length, learn_rate=learn_rate, seed=seed,
+            on_log=lambda r: msg.text(f"step {r['step']}: masked-LM loss {r['loss']}"
+                                      + ("" if r["encoder_trained"] else " (head only)")),
+        )
+    except (FileNotFoundError, ValueError, OSError) as err:
+        msg.fail(str(err), exits=1)
+    msg.good(f"Wrote {output_dir}: loss {summary['first_loss']} -> {summary['last_loss']}")
