@@ -94,7 +94,12 @@ def quantized_copy(module: torch.nn.Module, mode: str = "int8") -> Union[torch.n
     if mode in ORT_MODES:
         return OnnxEncoder(module, mode)
     linears = {name: m for name, m in module.named_modules() if isinstance(m, torch.nn.Linear)}
-    linear_params = {id(p) for m in linears.values() for p in m.parameters()}
+    # Linear weights are copied to be quantised, except those already stored in bf16 that
+    # run in bf16 (spacy_adr.models.stored_precision): those the copy shares.
+    linear_params = {
+        id(p) for m in linears.values() for p in m.parameters()
+        if not (mode == "bf16" and p.dtype == torch.bfloat16)
+    }
     shared = {id(t): t for t in list(module.parameters()) + list(module.buffers()) if id(t) not in linear_params}
     copied = copy.deepcopy(module, memo=dict(shared))
     if mode == "bf16":

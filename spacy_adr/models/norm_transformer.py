@@ -53,6 +53,7 @@ from .inference import (
     predict_in_length_groups,
     wordpiece_inputs,
 )
+from .stored_precision import keep_stored_precision
 
 TransformerT = Model[List[Doc], FullTransformerBatch]
 
@@ -94,6 +95,8 @@ class NormTransformerModel(TransformerModel):
         self.quantize = check_quantize(quantize, "spacy-adr.NormTransformerModel")
         self.length_groups = check_length_groups(length_groups, "spacy-adr.NormTransformerModel")
         self.quantized = InferenceCopy()
+        # bf16-stored weights load as bf16 when they run so (spacy_adr.models.stored_precision)
+        keep_stored_precision(self, self.quantize)
 
     def copy(self) -> "NormTransformerModel":
         """Copy the model with its parameters and HF objects (spaCy's `replace_listeners`
