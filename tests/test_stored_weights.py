@@ -119,3 +119,33 @@ def test_fp32_setting_gives_fp32_weights_back(ner_pipeline, tmp_path):
     nlp = spacy.load(saved, config={"components.transformer.model.quantize": None})
     assert linear_and_other_dtypes(nlp) == {"linear": {torch.float32}, "other": {torch.float32}}
     assert ents(nlp.pipe(TEXTS))  # runs the fp32 module itself
+
+
+def test_a_state_missing_a_weight_loads_the_usual_way(ner_pipeline, tmp_path):
+    """HFShim falls back to strict=False when the stored state lacks weights (another
+    transformers version); the missing weights are then initialised, never left unloaded."""
+    import io
+
+    import srsly
+
+    saved = tmp_path / "bf16"
+    shutil.copytree(ner_pipeline, saved)
+    save_inference(saved, quantize="bf16")
+    assert CliRunner().invoke(builder_app, ["store-weights", str(saved)]).exit_code == 0
+    model_file = saved / "transformer" / "model"
+    msg = srsly.msgpack_loads(model_file.read_bytes())
+    node = next(i for i, shims in enumerate(msg["shims"]) if shims)
+    shim = srsly.msgpack_loads(msg["shims"][node][0])
+    state = torch.load(io.BytesIO(shim["state"]))
+    del state["pooler.dense.weight"]
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    shim["state"] = buffer.getvalue()
+    msg["shims"][node][0] = srsly.msgpack_dumps(shim)
+    model_file.write_bytes(srsly.msgpack_dumps(msg))
+
+    with pytest.warns(UserWarning, match="strict=False"):
+        nlp = spacy.load(saved)
+    model = nlp.get_pipe("transformer").model.layers[0].shims[0]._model
+    assert not any(p.is_meta for p in model.parameters())
+    assert ents(nlp.pipe(TEXTS)) is not None
