@@ -70,7 +70,8 @@ def adapt_encoder_cli(
     head_steps: int = typer.Option(50, "--head-steps", help="First steps that train the new masked-LM head alone."),
     batch_size: int = typer.Option(32, "--batch-size", help="Texts per step."),
     max_length: int = typer.Option(64, "--max-length", help="Pieces per text."),
-    learn_rate: float = typer.Option(5e-5, "--learn-rate", help="AdamW learning rate."),
+    learn_rate: float = typer.Option(5e-5, "--learn-rate", help="AdamW learning rate of the encoder."),
+    head_learn_rate: float = typer.Option(1e-3, "--head-learn-rate", help="AdamW learning rate of the new head."),
     seed: int = typer.Option(0, "--seed", help="Seed of the text order and the masking."),
 ) -> None:
     """Masked-LM training of an encoder on unlabelled text (domain and language adaptation)."""
@@ -81,7 +82,8 @@ def adapt_encoder_cli(
         msg.info(f"{len(corpus):,} distinct texts from {len(texts)} corpora")
         summary = adapt_encoder(
             encoder_dir, output_dir, corpus, steps=steps, head_steps=head_steps,
-            batch_size=batch_size, max_length=max_length, learn_rate=learn_rate, seed=seed,
+            batch_size=batch_size, max_length=max_length, learn_rate=learn_rate,
+            head_learn_rate=head_learn_rate, seed=seed,
             on_log=lambda r: msg.text(f"step {r['step']}: masked-LM loss {r['loss']}"
                                       + ("" if r["encoder_trained"] else " (head only)")),
         )

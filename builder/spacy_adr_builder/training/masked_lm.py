@@ -94,6 +94,7 @@ def adapt_encoder(
     batch_size: int = 32,
     max_length: int = 64,
     learn_rate: float = 5e-5,
+    head_learn_rate: float = 1e-3,
     seed: int = 0,
     log_every: int = 25,
     on_log: Optional[Callable[[Dict], None]] = None,
@@ -107,7 +108,9 @@ def adapt_encoder(
     head_steps (int): Of those, the first steps that train the new masked-LM head alone.
     batch_size (int): Texts per step.
     max_length (int): Pieces per text, longer texts are cut.
-    learn_rate (float): AdamW learning rate (linear decay to 0 after 10 % warm-up).
+    learn_rate (float): AdamW learning rate of the encoder (linear decay to 0 after 10 %
+        warm-up).
+    head_learn_rate (float): The same for the new head, which starts random.
     seed (int): Seed of the text order and the masking.
     log_every (int): Steps between progress records.
     on_log (Optional[Callable[[Dict], None]]): Called with each progress record.
@@ -131,7 +134,9 @@ def adapt_encoder(
     body = [p for p in model.bert.parameters() if p.requires_grad]
     for p in body:
         p.requires_grad_(head_steps == 0)
-    optimizer = torch.optim.AdamW([{"params": head}, {"params": body}], lr=learn_rate, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(
+        [{"params": head, "lr": head_learn_rate}, {"params": body, "lr": learn_rate}], weight_decay=0.01
+    )
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 10), steps)
     generator = torch.Generator().manual_seed(seed)
     order = random.Random(seed)
@@ -180,7 +185,8 @@ def adapt_encoder(
     window = min(log_every, len(losses))
     summary = {
         "encoder": str(encoder_dir), "texts": len(texts), "steps": steps, "head_steps": head_steps,
-        "batch_size": batch_size, "max_length": max_length, "learn_rate": learn_rate, "seed": seed,
+        "batch_size": batch_size, "max_length": max_length, "learn_rate": learn_rate,
+        "head_learn_rate": head_learn_rate, "seed": seed,
         "first_loss": round(sum(losses[:window]) / window, 4), "last_loss": record.get("loss"),
     }
     (output_dir / ADAPTATION_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf8")
