@@ -9,8 +9,7 @@ Here the model is built with its parameters on the meta device (no memory, no ra
 initialisation) and the stored tensors take their place (`load_state_dict(assign=True)`),
 each in the dtype it was stored in: bf16 Linear layers, fp32 embeddings and layer norms, as
 `quantize = "bf16"` runs them. The bf16 inference copy (`spacy_adr.models.inference`) then
-shares those tensors. Measured on a pipeline with all-mpnet-base-v2 (weights stored in bf16,
-268 MB): load peak RSS 1,491 MB instead of 1,909, 726 MB after loading instead of 929.
+shares those tensors (what it saves: docs/results.md, "Speed and memory").
 
 Only where the stored weights are what runs: the setting is "bf16", the model is on the CPU
 and the CPU computes in bf16. Anywhere else (fp32, int8, ONNX Runtime, a GPU) everything is
